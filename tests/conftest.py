@@ -1,0 +1,128 @@
+"""Shared fixtures: the people who use Dachs, a real Redis, and a tiny synthetic cohort.
+
+Personas: Alice and Bob are vets who label; Carol is the clinic's admin; an anonymous
+visitor has no account.
+"""
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+import redis
+from django.conf import settings as django_settings
+from django.utils.crypto import get_random_string
+from rest_framework.test import APIClient
+
+from annotator import embedded_redis
+
+TEST_REDIS_DB = 15  # never flush the database a developer's demo uses
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory):
+    """A real Redis: REDIS_URL's server if set, else the embedded one on a free port."""
+    configured = os.environ.get("REDIS_URL", "").strip()
+    process = None
+    if configured:
+        base = configured
+    else:
+        base = f"redis://127.0.0.1:{_free_port()}/0"
+        process = embedded_redis.start(base, tmp_path_factory.mktemp("redis"))
+    url = urlunparse(urlparse(base)._replace(path=f"/{TEST_REDIS_DB}"))
+    yield url
+    if process is not None:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def rq_redis(redis_url: str, settings):
+    """Point the app's queues at the test Redis database, flushed around each test."""
+    settings.REDIS_URL = redis_url
+    settings.RQ_QUEUES = {"default": {"URL": redis_url, "DEFAULT_TIMEOUT": 3600}}
+    connection = redis.Redis.from_url(redis_url)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, settings) -> Path:
+    """Every test stores DICOM files and checkpoints in its own folder."""
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DICOM_DIR = settings.DATA_DIR / "dicom"
+    settings.CHECKPOINT_DIR = settings.DATA_DIR / "checkpoints"
+    # Automatic retraining is exercised by its own tests, which lower this.
+    settings.RETRAIN_EVERY = 1_000_000
+    return settings.DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def tiny_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six synthetic dogs written as DICOM, shared read-only by the whole session."""
+    from annotator.synth.cohort import write_cohort
+
+    out = tmp_path_factory.mktemp("cohort")
+    write_cohort(out, dogs=6, seed=11)
+    return out
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", password="alice-pass-123")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", password="bob-pass-123")
+
+
+@pytest.fixture
+def carol(django_user_model):
+    return django_user_model.objects.create_user(
+        "carol", password="carol-pass-123", is_staff=True, is_superuser=True
+    )
+
+
+def client_for(user) -> APIClient:
+    """A logged-in API client that sends a CSRF token the way the page does."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    token = get_random_string(32)
+    client.cookies["csrftoken"] = token
+    client.credentials(HTTP_X_CSRFTOKEN=token)
+    return client
+
+
+def database_url() -> str:
+    """A URL for the test database, for worker processes that tests start."""
+    db = django_settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        from django.db import connection
+
+        return f"sqlite:///{connection.settings_dict['NAME']}"
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def run_manage(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [os.sys.executable, "manage.py", *args],
+        cwd=django_settings.BASE_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
