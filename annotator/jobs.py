@@ -28,9 +28,12 @@ SCORE_BATCH = 256
 
 
 def enqueue_training(version: ModelVersion) -> None:
-    job = django_rq.get_queue("default").enqueue(
+    # "auto": enqueue now. The version row is already committed by the caller, and a
+    # failure must surface here, where the caller can mark the version failed.
+    job = django_rq.get_queue("default", commit_mode="auto").enqueue(
         train_model_version,
         version.pk,
+        job_id=f"train-model-v{version.pk}",
         job_timeout=settings.TRAIN_JOB_TIMEOUT,
         description=f"train model v{version.pk}",
     )

@@ -73,7 +73,7 @@ class Command(BaseCommand):
             started = time.monotonic()
             write_cohort(cohort_dir, dogs=dogs, seed=seed)
             self.stdout.write(f"synthetic cohort: {dogs} dogs in {time.monotonic() - started:.1f}s")
-        report = ingest_paths([cohort_dir])
+        report = ingest_paths(sorted(p for p in cohort_dir.iterdir() if p.is_dir()))
         self.stdout.write(
             f"ingest: {report.ingested} new slices, {report.skipped_existing} already present, "
             f"{len(report.errors)} errors"
