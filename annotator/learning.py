@@ -41,9 +41,7 @@ def request_retrain(
 
 
 def new_annotations_since_last_model() -> int:
-    last = (
-        ModelVersion.objects.exclude(status=ModelVersion.Status.FAILED).order_by("-id").first()
-    )
+    last = ModelVersion.objects.exclude(status=ModelVersion.Status.FAILED).order_by("-id").first()
     seen = last.annotations_seen if last else 0
     return Annotation.objects.count() - seen
 
@@ -55,7 +53,7 @@ def retrain_if_due() -> ModelVersion | None:
     try:
         version, created = request_retrain(ModelVersion.Trigger.LABELS)
     except Exception:  # a down Redis must not lose the vet's label, which is committed
-        log.exception("could not queue the automatic retrain")
+        log.warning("could not queue the automatic retrain (is Redis up?)", exc_info=True)
         return None
     return version if created else None
 

@@ -202,3 +202,6 @@ class Prediction(models.Model):
             )
         ]
         indexes = [models.Index(fields=["model_version", "-uncertainty"])]
+
+    def __str__(self) -> str:
+        return f"slice {self.slice_id}, model v{self.model_version_id}: {self.finding}"

@@ -73,9 +73,7 @@ def claim_next(user: AbstractBaseUser) -> Claim | None:
 
 
 def release(user: AbstractBaseUser, slice_id: int) -> None:
-    Slice.objects.filter(pk=slice_id, leased_to=user).update(
-        leased_to=None, lease_expires_at=None
-    )
+    Slice.objects.filter(pk=slice_id, leased_to=user).update(leased_to=None, lease_expires_at=None)
 
 
 def reshuffle_base_order() -> None:

@@ -117,7 +117,9 @@ def database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def run_manage(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
+def run_manage(
+    *args: str, env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [os.sys.executable, "manage.py", *args],
         cwd=django_settings.BASE_DIR,

@@ -24,7 +24,10 @@ def test_an_anonymous_visitor_gets_nothing(series):
     slice_id = series.slices.first().pk
     assert anonymous.post("/api/queue/next/").status_code == 403
     assert anonymous.get(f"/api/slices/{slice_id}/dicom/").status_code == 403
-    assert anonymous.post("/api/annotations/", {"slice": slice_id, "finding": "ivde"}).status_code == 403
+    assert (
+        anonymous.post("/api/annotations/", {"slice": slice_id, "finding": "ivde"}).status_code
+        == 403
+    )
     assert anonymous.get("/api/models/").status_code == 403
     assert anonymous.get("/label/").status_code == 302
 

@@ -1,9 +1,9 @@
 """A series knows its plane and weighting from its headers, not from its name."""
 
 import pytest
+from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
-from pydicom import dcmread
 
 from annotator.dicom_headers import derive_plane, derive_sequence
 
@@ -54,10 +54,23 @@ def test_plane_comes_from_orientation_then_name(orientation, description, plane)
         # The name lies; TR/TE decide.
         ({"RepetitionTime": 3200, "EchoTime": 96, "SeriesDescription": "t1_se_sag"}, "T2W"),
         (
-            {"RepetitionTime": 4000, "EchoTime": 40, "InversionTime": 150, "ScanningSequence": "IR"},
+            {
+                "RepetitionTime": 4000,
+                "EchoTime": 40,
+                "InversionTime": 150,
+                "ScanningSequence": "IR",
+            },
             "STIR",
         ),
-        ({"RepetitionTime": 9000, "EchoTime": 110, "InversionTime": 2500, "ScanningSequence": "IR"}, "other"),
+        (
+            {
+                "RepetitionTime": 9000,
+                "EchoTime": 110,
+                "InversionTime": 2500,
+                "ScanningSequence": "IR",
+            },
+            "other",
+        ),
         ({"RepetitionTime": 20, "EchoTime": 5, "ScanningSequence": "GR"}, "other"),
         # Ambiguous physics (intermediate TR/TE): the name is the fallback.
         ({"RepetitionTime": 1200, "EchoTime": 40, "SeriesDescription": "SAG T2 FRFSE"}, "T2W"),

@@ -4,8 +4,8 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -93,7 +93,10 @@ def test_eight_vets_claiming_at_once_on_postgresql_never_share_a_slice(django_us
 
 def test_eight_vets_claiming_at_once_on_the_sqlite_default_never_share_a_slice(tmp_path):
     """The embedded default, in its own processes: a real file, WAL, BEGIN IMMEDIATE."""
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'race.sqlite3'}", "DACHS_DATA_DIR": str(tmp_path)}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'race.sqlite3'}",
+        "DACHS_DATA_DIR": str(tmp_path),
+    }
     result = run_manage("migrate", "--verbosity", "0", env=env)
     assert result.returncode == 0, result.stderr
     race = subprocess.run(

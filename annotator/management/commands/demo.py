@@ -47,13 +47,24 @@ class Command(BaseCommand):
             children.append(
                 self.spawn(
                     [
-                        sys.executable, "-m", "gunicorn", "annotator.wsgi",
-                        "--bind", options["bind"], "--workers", "2", "--threads", "4",
-                        "--access-logfile", "-",
+                        sys.executable,
+                        "-m",
+                        "gunicorn",
+                        "annotator.wsgi",
+                        "--bind",
+                        options["bind"],
+                        "--workers",
+                        "2",
+                        "--threads",
+                        "4",
+                        "--access-logfile",
+                        "-",
                     ]
                 )
             )
-            self.stdout.write(self.style.SUCCESS(f"\nDachs is running at http://{options['bind']}/"))
+            self.stdout.write(
+                self.style.SUCCESS(f"\nDachs is running at http://{options['bind']}/")
+            )
             for username, role, password in logins:
                 self.stdout.write(f"  {role:<14} {username} / {password}")
             self.stdout.write("Ctrl-C stops web, worker and the embedded Redis.\n")
