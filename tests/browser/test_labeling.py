@@ -1,0 +1,113 @@
+"""A vet in a real browser: log in, see the slice, adjust it, label three with the keyboard."""
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from PIL import Image, ImageChops, ImageStat
+
+from annotator.ingest import ingest_paths
+from annotator.models import Annotation
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls
+    # are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is missing: run `make browser` (apt-get install chromium)")
+    if not (Path(settings.BASE_DIR) / "frontend" / "dist" / "label.js").exists():
+        pytest.fail("the viewer bundle is not built: run `make setup`")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def canvas_image(page) -> Image.Image:
+    return Image.open(io.BytesIO(page.locator("#viewer canvas").first.screenshot())).convert("L")
+
+
+def rendered_slice(page) -> str:
+    try:
+        page.wait_for_selector("#viewer[data-rendered-slice]", state="attached", timeout=20_000)
+    except Exception:
+        page.screenshot(path=str(Path(settings.DATA_DIR) / "failed-render.png"))
+        shown = page.inner_text("body")[:500]
+        raise AssertionError(f"the target slice never rendered; {page.url} shows {shown}") from None
+    return page.get_attribute("#viewer", "data-rendered-slice")
+
+
+def test_a_vet_labels_three_slices_with_the_keyboard(live_server, browser, tiny_cohort, alice):
+    first_dog = sorted(p for p in tiny_cohort.iterdir() if p.is_dir())[0]
+    ingest_paths([first_dog])
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    page.goto(f"{live_server.url}/label/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "alice-pass-123")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/label/")
+
+    first = rendered_slice(page)
+    image = canvas_image(page)
+    # Not blank: an MR slice has structure, a failed load is one flat colour.
+    assert ImageStat.Stat(image).stddev[0] > 10, "the canvas is blank"
+
+    # Window/level by dragging changes what is on screen.
+    box = page.locator("#viewer canvas").first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 120, cy + 80, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    difference = ImageChops.difference(image, canvas_image(page))
+    assert ImageStat.Stat(difference).mean[0] > 2, "dragging did not change window/level"
+
+    # The wheel scrolls through the series, away from the slice to label.
+    before = page.inner_text("#viewed-info")
+    page.mouse.wheel(0, 120)
+    page.wait_for_function(
+        "before => document.querySelector('#viewed-info').innerText !== before", arg=before
+    )
+
+    labeled = []
+    current = first
+    for key in ["3", "2", "6"]:  # IVDP, IVDE, neoplasia
+        page.keyboard.press(key)
+        page.wait_for_function(
+            "prev => { const v = document.querySelector('#viewer');"
+            " return v.dataset.renderedSlice && v.dataset.renderedSlice !== prev; }",
+            arg=current,
+            timeout=20_000,
+        )
+        labeled.append(current)
+        current = rendered_slice(page)
+
+    stored = {a.slice_id: a.finding for a in Annotation.objects.filter(annotator=alice)}
+    assert stored == {
+        int(labeled[0]): "ivdp",
+        int(labeled[1]): "ivde",
+        int(labeled[2]): "neoplasia",
+    }
+    assert errors == []
