@@ -1,5 +1,7 @@
 """What Dachs keeps: dogs, their MR studies down to single slices, labels and the model."""
 
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 
@@ -108,6 +110,10 @@ class Slice(models.Model):
 
     def __str__(self) -> str:
         return self.sop_instance_uid
+
+    @property
+    def dicom_file(self) -> Path:
+        return Path(settings.DICOM_DIR) / self.file_path
 
 
 class Annotation(models.Model):

@@ -1,22 +1,15 @@
 """Stored DICOM slices as model inputs."""
 
-from pathlib import Path
-
 import numpy as np
 import pydicom
-from django.conf import settings
 from pydicom.pixels import apply_modality_lut
 
 from annotator.models import Slice
 from ml.preprocess import to_model_input
 
 
-def dicom_path(slice_: Slice) -> Path:
-    return settings.DICOM_DIR / slice_.file_path
-
-
 def model_input(slice_: Slice, size: int) -> np.ndarray:
-    ds = pydicom.dcmread(dicom_path(slice_))
+    ds = pydicom.dcmread(slice_.dicom_file)
     pixels = apply_modality_lut(ds.pixel_array, ds)
     return to_model_input(np.asarray(pixels), size=size)
 

@@ -13,7 +13,6 @@ from annotator.api.serializers import (
     claim_payload,
 )
 from annotator.models import Annotation, ModelVersion, Slice
-from annotator.pixels import dicom_path
 
 
 @api_view(["POST"])
@@ -45,7 +44,7 @@ def slice_dicom(request: Request, slice_id: int) -> FileResponse:
     slice_ = Slice.objects.filter(pk=slice_id).first()
     if slice_ is None:
         raise Http404("no such slice")
-    path = dicom_path(slice_)
+    path = slice_.dicom_file
     if not path.is_file():
         raise Http404("the DICOM file of this slice is missing from storage")
     response = FileResponse(path.open("rb"), content_type="application/dicom")

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,6 +82,7 @@ class Command(BaseCommand):
 
     def ensure_cohort(self, cohort_dir: Path, dogs: int, seed: int) -> None:
         if not (cohort_dir / "manifest.csv").exists():
+            shutil.rmtree(cohort_dir, ignore_errors=True)  # an interrupted earlier write
             started = time.monotonic()
             write_cohort(cohort_dir, dogs=dogs, seed=seed)
             self.stdout.write(f"synthetic cohort: {dogs} dogs in {time.monotonic() - started:.1f}s")
