@@ -65,6 +65,12 @@ def train_model_version(version_id: int) -> dict:
     return metrics
 
 
+def torch_device() -> str:
+    if settings.TORCH_DEVICE == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return settings.TORCH_DEVICE
+
+
 class NothingToLearn(Exception):
     pass
 
@@ -85,6 +91,7 @@ def _train_and_score(version: ModelVersion) -> dict:
         epochs=settings.TRAIN_EPOCHS,
         max_seconds=settings.TRAIN_MAX_SECONDS,
         seed=version.pk,
+        device=torch_device(),
     )
     result = train(
         x_train, train_labels, net, cfg, progress=lambda info: _progress(stage="training", **info)

@@ -145,6 +145,7 @@ TRAIN_EPOCHS = env_int("DACHS_TRAIN_EPOCHS", 12)
 TRAIN_MAX_SECONDS = env_int("DACHS_TRAIN_MAX_SECONDS", 120)
 TRAIN_INPUT_SIZE = env_int("DACHS_TRAIN_INPUT_SIZE", 96)
 TORCH_THREADS = env_int("DACHS_TORCH_THREADS", 2)
+TORCH_DEVICE = env_str("DACHS_TORCH_DEVICE", "auto")  # auto: CUDA when the worker has a GPU
 
 LOGGING = {
     "version": 1,

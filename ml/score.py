@@ -17,7 +17,8 @@ def _batches(images: np.ndarray, batch_size: int):
 def predict_proba(model: SliceNet, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """Softmax probabilities (N, n_classes) float32 for images (N, 1, H, W)."""
     model.eval()
-    out = [F.softmax(model(x), dim=1) for x in _batches(images, batch_size)]
+    device = next(model.parameters()).device
+    out = [F.softmax(model(x.to(device)), dim=1).cpu() for x in _batches(images, batch_size)]
     if not out:
         return np.zeros((0, model.config.n_classes), dtype=np.float32)
     return torch.cat(out).numpy()

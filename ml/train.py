@@ -29,6 +29,7 @@ class TrainConfig:
     class_weighting: bool = True  # weight the loss by inverse class frequency
     max_shift: float = 0.06  # augmentation: largest shift, as a fraction of the image side
     max_gain: float = 0.1  # augmentation: intensity x U(1 - g, 1 + g) + U(-g/2, g/2)
+    device: str = "cpu"  # "cuda" on a GPU worker; augmentation stays on the CPU
 
 
 @dataclass
@@ -106,11 +107,12 @@ def train(
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    model = SliceNet(net)
+    device = torch.device(cfg.device)
+    model = SliceNet(net).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     weight = None
     if cfg.class_weighting:
-        weight = torch.from_numpy(class_weights(labels, net.n_classes))
+        weight = torch.from_numpy(class_weights(labels, net.n_classes)).to(device)
     x_all = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
     y_all = torch.from_numpy(labels)
 
@@ -130,6 +132,7 @@ def train(
             x, y = x_all[index], y_all[index]  # (B, 1, H, W), (B,)
             if cfg.augment:
                 x = augment(x, cfg, rng)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             logits = model(x)  # (B, n_classes)
             loss = F.cross_entropy(logits, y, weight=weight)
             optimizer.zero_grad(set_to_none=True)
