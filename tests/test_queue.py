@@ -82,7 +82,7 @@ def test_once_a_model_exists_the_least_certain_slice_comes_first(alice):
 @pytest.mark.django_db(transaction=True)
 def test_eight_vets_claiming_at_once_on_postgresql_never_share_a_slice(django_user_model):
     if connection.vendor != "postgresql":
-        pytest.skip("needs DATABASE_URL to point at PostgreSQL (make test-postgres / .ci/run)")
+        pytest.skip("needs DATABASE_URL to point at PostgreSQL, as .ci/run sets it")
     make_series(slices=60)
     queue.reshuffle_base_order()
     users = [django_user_model.objects.create_user(f"vet{i}") for i in range(8)]
