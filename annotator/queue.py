@@ -72,10 +72,6 @@ def claim_next(user: AbstractBaseUser) -> Claim | None:
     return Claim(slice=chosen, lease_expires_at=expires, prediction=prediction)
 
 
-def release(user: AbstractBaseUser, slice_id: int) -> None:
-    Slice.objects.filter(pk=slice_id, leased_to=user).update(leased_to=None, lease_expires_at=None)
-
-
 def reshuffle_base_order() -> None:
     """Give every slice its pre-model rank: a seeded shuffle within each series type
     (plane × weighting), then the types interleaved round-robin.
