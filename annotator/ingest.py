@@ -4,6 +4,7 @@ A file that cannot be read is reported and skipped; the rest of the batch goes o
 """
 
 import hashlib
+import io
 import logging
 import os
 import tempfile
@@ -124,10 +125,10 @@ def read_header(path: Path) -> Dataset:
     return ds
 
 
-def check_pixels(path: Path) -> Dataset:
-    """Read the whole file and decode its image, so a slice we store can be shown."""
+def check_pixels(data: bytes) -> Dataset:
+    """Parse the whole file and decode its image, so a slice we store can be shown."""
     try:
-        ds = pydicom.dcmread(path)
+        ds = pydicom.dcmread(io.BytesIO(data))
         if "PixelData" not in ds:
             raise IngestFileError("no image in this DICOM file")
         frames = int(ds.get("NumberOfFrames", 1) or 1)
@@ -150,8 +151,9 @@ def ingest_file(path: Path) -> tuple[str, bool]:
     series_uid = str(header.SeriesInstanceUID)
     if Slice.objects.filter(sop_instance_uid=sop_uid).exists():
         return series_uid, False
-    ds = check_pixels(path)
-    relative, digest = store_file(path, ds)
+    data = path.read_bytes()  # once: decoded, hashed and stored from the same bytes
+    ds = check_pixels(data)
+    relative, digest = store_file(data, ds)
     try:
         with transaction.atomic():
             series = get_or_create_series(ds)
@@ -171,9 +173,8 @@ def ingest_file(path: Path) -> tuple[str, bool]:
     return series_uid, True
 
 
-def store_file(path: Path, ds: Dataset) -> tuple[str, str]:
-    """Copy the original bytes into the DICOM directory; returns (relative path, sha256)."""
-    data = path.read_bytes()
+def store_file(data: bytes, ds: Dataset) -> tuple[str, str]:
+    """Write the original bytes into the DICOM directory; returns (relative path, sha256)."""
     relative = Path(_safe(ds.StudyInstanceUID)) / _safe(ds.SeriesInstanceUID)
     relative = relative / f"{_safe(ds.SOPInstanceUID)}.dcm"
     target = settings.DICOM_DIR / relative

@@ -55,7 +55,8 @@ def claim_next(user: AbstractBaseUser) -> Claim | None:
     model = active_model()
     with transaction.atomic():
         free = Q(leased_to__isnull=True) | Q(lease_expires_at__lte=now) | Q(leased_to=user)
-        candidates = ranked(unlabeled().filter(free), model)
+        # The page shows the series and the dog too: fetch them in the same query.
+        candidates = ranked(unlabeled().filter(free).select_related("series__study__dog"), model)
         # A slice this user already holds comes back first (a reload must not skip it).
         mine = candidates.filter(leased_to=user, lease_expires_at__gt=now)
         if connection.features.has_select_for_update_skip_locked:
