@@ -31,7 +31,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_rq",
-    "annotator",
+    "annotator.imaging",
+    "annotator.labeling",
+    "annotator.worklist",
+    "annotator.audit",
+    "annotator.learning",
+    "annotator.accounts",
+    "annotator.web",
 ]
 
 MIDDLEWARE = [
@@ -43,7 +49,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "annotator.csp.ContentSecurityPolicyMiddleware",
+    "annotator.web.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "annotator.urls"
@@ -95,6 +101,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed sign-ins (annotator/accounts/throttle.py), counted in the database so that every
+# web process sees them: per username and per client address, within the window.
+LOGIN_FAILURES_PER_USER = env_int("DACHS_LOGIN_FAILURES_PER_USER", 10)
+LOGIN_FAILURES_PER_ADDRESS = env_int("DACHS_LOGIN_FAILURES_PER_ADDRESS", 50)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("DACHS_LOGIN_FAILURE_WINDOW_SECONDS", 900)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "label"
 LOGOUT_REDIRECT_URL = "login"
@@ -112,12 +123,26 @@ STATICFILES_DIRS = [("frontend", BASE_DIR / "frontend" / "dist")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # DICOM files and checkpoints, under content-derived keys (annotator/imaging/storage.py).
+    # An S3-compatible bucket is a matter of pointing this at django-storages' backend.
+    "dicom": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DICOM_DIR, "file_permissions_mode": 0o640},
+    },
 }
 WHITENOISE_MIMETYPES = {".wasm": "application/wasm"}
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind HTTPS (DACHS_HTTPS=true, the production setting): cookies only over TLS, HSTS,
+# and plain HTTP redirected. A proxy that terminates TLS must set X-Forwarded-Proto.
+HTTPS = env_bool("DACHS_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("DACHS_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DACHS_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DACHS_HSTS_PRELOAD", True)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -126,18 +151,39 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["annotator.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "annotator.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6389/0")
-RQ_QUEUES = {
-    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
-}
+# A request never waits on Redis for long: a frozen server costs at most these seconds.
+REDIS_CONNECT_TIMEOUT = float(env_str("DACHS_REDIS_CONNECT_TIMEOUT", "1"))
+REDIS_SOCKET_TIMEOUT = float(env_str("DACHS_REDIS_SOCKET_TIMEOUT", "1"))
+# A trigger that could not reach Redis is retried by a later label, at most this often.
+ENQUEUE_RETRY_SECONDS = env_int("DACHS_ENQUEUE_RETRY_SECONDS", 30)
+
+
+def rq_queues(url: str) -> dict:
+    """django-rq's queues; `training` can have a GPU worker of its own."""
+    return {name: {"URL": url, "DEFAULT_TIMEOUT": 3600} for name in ("default", "training")}
+
+
+RQ_QUEUES = rq_queues(REDIS_URL)
+# Workers that mark a training run failed when their work horse dies (OOM, SIGKILL).
+RQ = {"WORKER_CLASS": "annotator.learning.worker.Worker"}
+# django-rq's admin dashboard reads Redis on every page (and fails while it is down); runs,
+# models and their errors have admin pages of their own.
+RQ_SHOW_ADMIN_LINK = False
+
+# Ingest: the largest image (all frames, decoded) accepted; 1024² MR at 16 bits is 2 MiB.
+MAX_DECODED_BYTES = env_int("DACHS_MAX_DECODED_BYTES", 64 * 1024 * 1024)
 
 # Labeling queue and learning loop.
 QUEUE_LEASE_SECONDS = env_int("DACHS_LEASE_SECONDS", 300)
+QUEUE_LOOKAHEAD = env_int("DACHS_LOOKAHEAD", 2)  # further slices leased for prefetching
 QUEUE_SHUFFLE_SEED = env_int("DACHS_SHUFFLE_SEED", 20211)
 RETRAIN_EVERY = env_int("DACHS_RETRAIN_EVERY", 25)  # new annotations that trigger a retrain
 TRAIN_JOB_TIMEOUT = env_int("DACHS_TRAIN_JOB_TIMEOUT", 3600)

@@ -32,12 +32,12 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from annotator import queue
-    from annotator.ingest import ingest_paths
-    from annotator.jobs import train_model_version
-    from annotator.labeling import submit_annotation
-    from annotator.learning import request_retrain
+    from annotator.imaging.ingest import ingest_paths
+    from annotator.labeling.services import LabelContent, submit
+    from annotator.learning.policy import request_training
+    from annotator.learning.tasks import train
     from annotator.synth.cohort import write_cohort
+    from annotator.worklist.claim import claim
 
     call_command("migrate", verbosity=0)
     timings: dict[str, float] = {}
@@ -55,12 +55,12 @@ def main() -> None:
         truth = {r["sop_instance_uid"]: r["finding"] for r in csv.DictReader(manifest)}
     vet = get_user_model().objects.create_user("bench-vet")
     for _ in range(args.labels):
-        claim = queue.claim_next(vet)
-        submit_annotation(vet, claim.slice.pk, truth[claim.slice.sop_instance_uid])
+        held = claim(vet).current
+        submit(vet, held.pk, LabelContent(findings=[truth[held.sop_instance_uid]]))
 
-    version, _ = request_retrain("manual", enqueue=False)
+    run, _ = request_training("manual", send_now=False)
     started = time.monotonic()
-    metrics = train_model_version(version.pk)
+    summary = train(run.pk)
     timings["retrain_round_s"] = time.monotonic() - started
 
     print(
@@ -71,9 +71,9 @@ def main() -> None:
                 "slices": report.ingested,
                 "labels": args.labels,
                 **{k: round(v, 1) for k, v in timings.items()},
-                "train_s": metrics["train_seconds"],
-                "scored_slices": metrics["scored_slices"],
-                "val_accuracy": metrics["val"]["accuracy"],
+                "train_s": summary["training_s"],
+                "scored_slices": summary["scored"],
+                "val_accuracy": summary["val"]["accuracy"],
             }
         )
     )

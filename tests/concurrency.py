@@ -17,8 +17,8 @@ def claim_concurrently(users: list, rounds: int) -> list[int]:
     """Each user claims and labels `rounds` slices, all threads starting together."""
     from django.db import connections
 
-    from annotator import queue
-    from annotator.labeling import submit_annotation
+    from annotator.labeling.services import LabelContent, submit
+    from annotator.worklist.claim import claim
 
     barrier = threading.Barrier(len(users))
     claimed: list[int] = []
@@ -29,12 +29,12 @@ def claim_concurrently(users: list, rounds: int) -> list[int]:
         try:
             barrier.wait()
             for _ in range(rounds):
-                claim = queue.claim_next(user)
-                if claim is None:
+                held = claim(user)
+                if held is None:
                     return
                 with lock:
-                    claimed.append(claim.slice.pk)
-                submit_annotation(user, claim.slice.pk, "unremarkable")
+                    claimed.append(held.current.pk)
+                submit(user, held.current.pk, LabelContent(findings=["unremarkable"]))
         except BaseException as exc:  # surfaced to the caller
             errors.append(exc)
         finally:
@@ -55,11 +55,9 @@ def main(n_users: int, n_slices: int, rounds: int) -> None:
     django.setup()
     from django.contrib.auth import get_user_model
 
-    from annotator import queue
     from tests.factories import make_series
 
     make_series(slices=n_slices)
-    queue.reshuffle_base_order()
     users = [get_user_model().objects.create_user(f"racer{i}") for i in range(n_users)]
     print(json.dumps({"claimed": claim_concurrently(users, rounds)}))
 

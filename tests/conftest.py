@@ -17,6 +17,7 @@ from django.utils.crypto import get_random_string
 from rest_framework.test import APIClient
 
 from annotator import embedded_redis
+from annotator.audit import triggers
 
 TEST_REDIS_DB = 15  # never flush the database a developer's demo uses
 
@@ -48,11 +49,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory):
 def rq_redis(redis_url: str, settings):
     """Point the app's queues at the test Redis database, flushed around each test."""
     settings.REDIS_URL = redis_url
-    settings.RQ_QUEUES = {"default": {"URL": redis_url, "DEFAULT_TIMEOUT": 3600}}
+    settings.RQ_QUEUES = _queues(redis_url)
+    settings.ENQUEUE_RETRY_SECONDS = 0
     connection = redis.Redis.from_url(redis_url)
     connection.flushdb()
     yield connection
     connection.flushdb()
+
+
+def _queues(url: str) -> dict:
+    from annotator.settings import rq_queues
+
+    return rq_queues(url)
 
 
 @pytest.fixture(autouse=True)
@@ -61,9 +69,41 @@ def data_dir(tmp_path: Path, settings) -> Path:
     settings.DATA_DIR = tmp_path / "data"
     settings.DICOM_DIR = settings.DATA_DIR / "dicom"
     settings.CHECKPOINT_DIR = settings.DATA_DIR / "checkpoints"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "dicom": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": settings.DICOM_DIR},
+        },
+    }
     # Automatic retraining is exercised by its own tests, which lower this.
     settings.RETRAIN_EVERY = 1_000_000
     return settings.DATA_DIR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sqlite_flush_passes_the_audit_trigger():
+    """SQLite has no TRUNCATE: a transactional test's flush deletes rows, which the audit
+    table's trigger refuses. Around the flush only, the triggers are dropped and recreated."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    DatabaseOperations = type(connection.ops)
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        statements = original(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+        if triggers.TABLE not in tables:
+            return statements
+        return [*triggers.SQLITE_DROP, *statements, *triggers.SQLITE_CREATE]
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original
 
 
 @pytest.fixture(scope="session")

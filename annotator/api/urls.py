@@ -1,11 +1,16 @@
 from django.urls import path
 
-from annotator.api import views
+from annotator.api.views import imaging, labeling, learning
 
 urlpatterns = [
-    path("queue/next/", views.queue_next, name="queue-next"),
-    path("annotations/", views.annotations, name="annotation-list"),
-    path("slices/<int:slice_id>/dicom/", views.slice_dicom, name="slice-dicom"),
-    path("models/", views.model_versions, name="model-list"),
-    path("models/retrain/", views.retrain, name="model-retrain"),
+    path("queue/next/", labeling.queue_next, name="queue-next"),
+    path("annotations/", labeling.labels, name="annotation-list"),
+    path("annotations/<int:label_id>/", labeling.label_detail, name="annotation-detail"),
+    path(
+        "annotations/<int:label_id>/withdraw/", labeling.label_withdraw, name="annotation-withdraw"
+    ),
+    path("slices/<int:slice_id>/dicom/", imaging.slice_dicom, name="slice-dicom"),
+    path("models/", learning.ModelVersionList.as_view(), name="model-list"),
+    path("training-runs/", learning.TrainingRunList.as_view(), name="training-run-list"),
+    path("models/retrain/", learning.retrain, name="model-retrain"),
 ]

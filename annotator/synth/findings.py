@@ -1,13 +1,15 @@
-"""The six image classes, spelled exactly as the app's Finding values, and their mix."""
+"""The six image classes (from the vocabulary) and their mix in the synthetic cohort."""
 
 import numpy as np
 
-UNREMARKABLE = "unremarkable"
-IVDE = "ivde"
-IVDP = "ivdp"
-FCE_ANNPE = "fce_annpe"
-SYRINGOMYELIA = "syringomyelia"
-NEOPLASIA = "neoplasia"
+from annotator.vocab import Finding
+
+UNREMARKABLE = Finding.UNREMARKABLE.value
+IVDE = Finding.IVDE.value
+IVDP = Finding.IVDP.value
+FCE_ANNPE = Finding.FCE_ANNPE.value
+SYRINGOMYELIA = Finding.SYRINGOMYELIA.value
+NEOPLASIA = Finding.NEOPLASIA.value
 FINDINGS = [UNREMARKABLE, IVDE, IVDP, FCE_ANNPE, SYRINGOMYELIA, NEOPLASIA]
 
 # Share of dogs per diagnosis; roughly the mix of a thoracolumbar referral caseload.

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db import connections
 from PIL import Image, ImageChops, ImageStat
 
-from annotator.ingest import ingest_paths
-from annotator.models import Annotation
+from annotator.imaging.ingest import ingest_paths
+from annotator.labeling.models import Label
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -105,13 +105,13 @@ def test_a_vet_labels_three_slices_with_the_keyboard(live_server, browser, tiny_
         labeled.append(current)
         current = rendered_slice(page)
 
-    stored = {a.slice_id: a.finding for a in Annotation.objects.filter(annotator=alice)}
+    stored = {a.instance_id: a.findings for a in Label.objects.filter(reader=alice)}
     # Under Playwright's greenlets Django opened a connection of their own: close it, or
     # PostgreSQL refuses to drop the test database at the end of the run.
     connections.close_all()
     assert stored == {
-        int(labeled[0]): "ivdp",
-        int(labeled[1]): "ivde",
-        int(labeled[2]): "neoplasia",
+        int(labeled[0]): ["ivdp"],
+        int(labeled[1]): ["ivde"],
+        int(labeled[2]): ["neoplasia"],
     }
     assert errors == []

@@ -1,0 +1,13 @@
+from django.contrib import admin
+
+from annotator.imaging.admin import ReadOnlyAdmin
+from annotator.labeling.models import Label
+
+
+@admin.register(Label)
+class LabelAdmin(ReadOnlyAdmin):
+    """History is append-only: labels change through the app, as new versions."""
+
+    list_display = ["instance", "reader", "author", "version", "findings", "cant_tell", "withdrawn"]
+    list_filter = ["withdrawn", "cant_tell"]
+    list_select_related = ["instance", "reader", "author"]

@@ -1,0 +1,64 @@
+"""Training-run state changes that do not need torch: used by jobs, callbacks and workers.
+
+A run moves queued → running → finished | failed | cancelled, each step a conditional
+update, so a duplicate job, a late callback or a restarted worker can never move it back.
+"""
+
+import logging
+
+from django.utils import timezone
+from rq.exceptions import AbandonedJobError
+
+from annotator.learning.models import TrainingRun
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "training-run-"
+
+
+def job_id(run_id: int) -> str:
+    return f"{JOB_PREFIX}{run_id}"
+
+
+def run_id_of(job_id_: str) -> int | None:
+    if not job_id_.startswith(JOB_PREFIX):
+        return None
+    try:
+        return int(job_id_.removeprefix(JOB_PREFIX))
+    except ValueError:
+        return None
+
+
+def start(run_id: int) -> bool:
+    """Queued → running. False if the run is not waiting (cancelled, or a duplicate job)."""
+    return bool(
+        TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.QUEUED).update(
+            status=TrainingRun.Status.RUNNING, started_at=timezone.now(), enqueue_error=""
+        )
+    )
+
+
+def fail(run_id: int, reason: str) -> bool:
+    """Queued or running → failed, with the reason. False if it had already ended."""
+    updated = TrainingRun.objects.filter(
+        pk=run_id, status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING]
+    ).update(status=TrainingRun.Status.FAILED, finished_at=timezone.now(), error=reason[:4000])
+    if updated:
+        log.warning("training run %s failed: %s", run_id, reason[:300])
+    return bool(updated)
+
+
+def fail_job(job_id_: str, reason: str) -> bool:
+    run_id = run_id_of(job_id_)
+    return fail(run_id, reason) if run_id is not None else False
+
+
+def on_job_failure(job, connection, exc_type, exc_value, traceback) -> None:
+    """rq's failure callback: the job raised, timed out, or was found abandoned."""
+    if exc_type is AbandonedJobError:
+        reason = "the worker running it stopped without finishing (found abandoned by rq)"
+    elif exc_type is not None:
+        reason = f"{exc_type.__name__}: {exc_value}"
+    else:
+        reason = "the job failed"
+    fail_job(job.id, reason)

@@ -1,0 +1,170 @@
+"""The one lease rule: which slice a user gets next, for labeling (and for review next).
+
+A claim leases the current item plus up to DACHS_LOOKAHEAD further items to the user, so
+the page can prefetch them; repeated or parallel claims return the same set. Only the
+current item (the user's oldest lease) may be submitted.
+
+Selection is an index scan: the order lives in QueueItem's indexed columns, written when
+scores or labels change (see items.py). On PostgreSQL, items another claimer has locked are
+skipped (SKIP LOCKED); SQLite runs every transaction with BEGIN IMMEDIATE (see settings), so
+claims there are serialised. The unique (kind, slice) lease row is the final guard.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
+
+from annotator.audit.log import record
+from annotator.errors import Conflict
+from annotator.imaging.models import Instance
+from annotator.worklist.models import Lease, LeaseKind, QueueItem
+
+
+@dataclass
+class Claim:
+    """The user's leased items, current first, all with one expiry."""
+
+    leases: list[Lease]
+    expires_at: datetime
+
+    @property
+    def current(self) -> Instance:
+        return self.leases[0].instance
+
+    @property
+    def lookahead(self) -> list[Instance]:
+        return [lease.instance for lease in self.leases[1:]]
+
+
+def open_label_items(user: AbstractBaseUser, now: datetime) -> QuerySet[QueueItem]:
+    """Items that need a read, not by this user, that nobody holds right now, best first."""
+    live_lease = Lease.objects.filter(
+        kind=LeaseKind.LABEL, instance_id=OuterRef("instance_id"), expires_at__gt=now
+    )
+    read_by_user = QueueItem.readers.through.objects.filter(
+        queueitem_id=OuterRef("pk"), user_id=user.pk
+    )
+    return (
+        QueueItem.objects.filter(done=False)
+        .filter(~Exists(live_lease), ~Exists(read_by_user))
+        .order_by(F("priority").desc(), "base_rank", "id")
+    )
+
+
+def still_wanted(lease: Lease, user: AbstractBaseUser) -> bool:
+    """A held item someone labeled meanwhile (or this user already read) is let go."""
+    item = QueueItem.objects.filter(instance_id=lease.instance_id).first()
+    return item is not None and not item.done and not item.readers.filter(pk=user.pk).exists()
+
+
+def claim(user: AbstractBaseUser, kind: str = LeaseKind.LABEL) -> Claim | None:
+    """Lease the current item and the lookahead to this user; None when nothing is left."""
+    if kind != LeaseKind.LABEL:
+        raise ValueError(f"no queue for {kind!r} yet")
+    now = timezone.now()
+    expires = now + timedelta(seconds=settings.QUEUE_LEASE_SECONDS)
+    wanted = 1 + max(0, settings.QUEUE_LOOKAHEAD)
+    with transaction.atomic():
+        # One user's parallel claims queue up behind this row lock (PostgreSQL), so they
+        # all return the same set instead of each taking new items.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        mine = list(Lease.objects.filter(kind=kind, holder=user).order_by("id"))
+        keep = [lease for lease in mine if still_wanted(lease, user)]
+        Lease.objects.filter(pk__in=[m.pk for m in mine if m not in keep]).delete()
+        Lease.objects.filter(pk__in=[k.pk for k in keep]).update(expires_at=expires)
+        if len(keep) < wanted:
+            keep += _take(user, kind, wanted - len(keep), now, expires)
+    if not keep:
+        return None
+    leases = list(
+        Lease.objects.filter(pk__in=[k.pk for k in keep])
+        .select_related("instance__series__study__dog")
+        .order_by("id")
+    )
+    return Claim(leases=leases, expires_at=expires)
+
+
+def _take(
+    user: AbstractBaseUser, kind: str, count: int, now: datetime, expires: datetime
+) -> list[Lease]:
+    """Lease up to `count` open items, locking no more rows than it needs.
+
+    Rows other claimers are locking are skipped; only if that leaves nothing does it wait
+    for them once (near the end of the queue, the rows they lock may be all that is left).
+    """
+    taken: list[Lease] = []
+    tried: set[int] = set()
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    for _ in range(4):
+        candidates = open_label_items(user, now).exclude(pk__in=tried)
+        if connection.features.has_select_for_update:
+            candidates = candidates.select_for_update(skip_locked=skip_locked, of=("self",))
+        batch = list(candidates[: count - len(taken)])
+        if not batch:
+            if not skip_locked or taken:
+                break
+            skip_locked = False  # wait once for rows locked by other claimers
+            continue
+        for item in batch:
+            tried.add(item.pk)
+            lease = _lease(user, kind, item.instance_id, now, expires)
+            if lease is not None:
+                taken.append(lease)
+        if len(taken) == count:
+            break
+    return taken
+
+
+def _lease(
+    user: AbstractBaseUser, kind: str, instance_id: int, now: datetime, expires: datetime
+) -> Lease | None:
+    """Lease one item, taking over an expired lease; None if someone else got it first."""
+    try:
+        with transaction.atomic():
+            expired = (
+                Lease.objects.select_for_update()
+                .filter(kind=kind, instance_id=instance_id, expires_at__lte=now)
+                .first()
+            )
+            if expired is not None:
+                record(
+                    "lease.taken_over",
+                    actor=user,
+                    target=expired.instance,
+                    kind=kind,
+                    previous_holder=expired.holder_id,
+                    expired_at=expired.expires_at.isoformat(),
+                )
+                expired.delete()
+            return Lease.objects.create(
+                kind=kind, instance_id=instance_id, holder=user, expires_at=expires
+            )
+    except IntegrityError:  # a concurrent claimer leased it between our read and insert
+        return None
+
+
+def current_lease(user: AbstractBaseUser, kind: str = LeaseKind.LABEL) -> Lease | None:
+    """The user's current item (oldest lease), live or not."""
+    return Lease.objects.filter(kind=kind, holder=user).order_by("id").first()
+
+
+def require_current(user: AbstractBaseUser, instance_id: int, kind: str = LeaseKind.LABEL) -> Lease:
+    """The user's live lease on this slice, if it is their current item; else Conflict."""
+    lease = current_lease(user, kind)
+    held = Lease.objects.filter(kind=kind, instance_id=instance_id).first()
+    now = timezone.now()
+    if held is not None and held.holder_id != user.pk and held.expires_at > now:
+        raise Conflict("another reader is labeling this slice right now")
+    if held is None or held.holder_id != user.pk:
+        raise Conflict("you do not hold this slice: ask the queue for it first")
+    if held.expires_at <= now:
+        raise Conflict("your lease on this slice expired: ask the queue for it again")
+    if lease is None or lease.pk != held.pk:
+        raise Conflict("this slice is one of your next ones: label the current slice first")
+    return held

@@ -1,0 +1,89 @@
+"""The learning loop: labels in, a real rq worker trains and scores, the queue re-ranks."""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from annotator.imaging import storage
+from annotator.imaging.ingest import ingest_paths
+from annotator.imaging.models import Instance
+from annotator.labeling.models import Label
+from annotator.learning import policy
+from annotator.learning.models import ModelVersion, Score, TrainingRun
+from annotator.worklist.claim import claim
+from annotator.worklist.models import Lease, QueueItem
+from tests.conftest import database_url, run_manage
+from tests.factories import label_next
+
+TINY_TRAINING = {"DACHS_TRAIN_EPOCHS": "3", "DACHS_TRAIN_INPUT_SIZE": "64"}
+
+
+def label_from_manifest(cohort: Path, user, splits: list[str]) -> int:
+    """Labels as a perfect reader would give them, through the real labeling path."""
+    truth = {
+        row["sop_instance_uid"]: row["finding"]
+        for row in csv.DictReader((cohort / "manifest.csv").open())
+    }
+    wanted = set(
+        Instance.objects.filter(series__study__dog__split__in=splits).values_list("id", flat=True)
+    )
+    QueueItem.objects.exclude(instance_id__in=wanted).update(priority=-2)
+    count = 0
+    while (held := claim(user)) is not None and held.current.pk in wanted:
+        from annotator.labeling.services import LabelContent, submit
+
+        submit(user, held.current.pk, LabelContent(findings=[truth[held.current.sop_instance_uid]]))
+        count += 1
+    Lease.objects.filter(holder=user).delete()  # she stops before the test dogs
+    return count
+
+
+def run_worker(redis_url: str, data_dir: Path, *queues: str):
+    return run_manage(
+        "rqworker",
+        *(queues or ("training", "default")),
+        "--burst",
+        env={
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": redis_url,
+            "DACHS_DATA_DIR": str(data_dir),
+            **TINY_TRAINING,
+        },
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_trains_scores_and_the_queue_follows_its_uncertainty(
+    tiny_cohort, rq_redis, redis_url, alice, bob, data_dir, settings
+):
+    settings.QUEUE_LOOKAHEAD = 0
+    ingest_paths([tiny_cohort])
+    labeled = label_from_manifest(tiny_cohort, alice, ["train", "val"])
+    run, created = policy.request_training(TrainingRun.Trigger.MANUAL)
+    assert created
+
+    worker = run_worker(redis_url, data_dir)
+    assert worker.returncode == 0, worker.stderr[-3000:]
+
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.FINISHED, run.error
+    assert run.train_count + run.val_count == labeled
+    model = ModelVersion.objects.get(run=run)
+    assert model.status == ModelVersion.Status.PROMOTED
+    evaluation = model.evaluations.get(split="val")
+    assert evaluation.n == run.val_count > 0
+    assert storage.exists(model.checkpoint_key)
+
+    open_items = set(QueueItem.objects.filter(done=False).values_list("instance_id", flat=True))
+    assert open_items, "the test dogs' slices stay unlabeled"
+    stored = dict(Score.objects.filter(model=model).values_list("instance_id", "value"))
+    assert set(stored) == open_items
+
+    served = []
+    while (label := label_next(bob, ["unremarkable"])) is not None:
+        served.append(stored[label.instance_id])
+    assert len(served) == len(open_items)
+    assert served == sorted(served, reverse=True)
+    assert len(set(served)) > 1  # the model is not equally unsure of everything
+    assert Label.objects.filter(reader=bob).count() == len(open_items)
