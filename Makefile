@@ -49,6 +49,7 @@ format: setup
 bench: setup
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_demo_round.py
+	$(BIN)/python bench/bench_label_latency.py
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist staticfiles

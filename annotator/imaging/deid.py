@@ -44,6 +44,9 @@ REMOVED_KEYWORDS: tuple[str, ...] = (
     # Free text, where receptionists type the owner's name and phone.
     "PatientComments",
     "AdditionalPatientHistory",
+    "ImageComments",
+    "RequestedProcedureComments",
+    "ImagingServiceRequestComments",
     # Vets, operators and other persons: contact data and coded identities.
     "ReferringPhysicianAddress",
     "ReferringPhysicianTelephoneNumbers",

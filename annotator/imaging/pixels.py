@@ -297,7 +297,6 @@ def decode(ds: Dataset) -> np.ndarray:
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     if frames > 1:
         raise PixelError(f"multi-frame image ({frames} frames) is not supported yet")
-    check_encoded_frame(ds)
     try:
         pixels = ds.pixel_array
     except Exception as exc:  # each codec raises its own kinds on damaged data

@@ -39,8 +39,14 @@ pytestmark = [
 
 MiB = 2**20
 # Every hostile file below would make a decoder allocate 500 MiB to several GiB; refusing it
-# must cost no more than a fraction of that (the largest image allowed is 64 MiB).
-MEMORY_CEILING = 128 * MiB
+# must cost less than the largest image ingest accepts (MAX_DECODED_BYTES, 64 MiB).
+MEMORY_CEILING = 64 * MiB
+
+
+@pytest.fixture(autouse=True)
+def default_limit(settings) -> None:
+    """The shipped limit, whatever DACHS_MAX_DECODED_BYTES says where the tests run."""
+    settings.MAX_DECODED_BYTES = 64 * MiB
 
 
 # --- building files ---------------------------------------------------------------------

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from annotator.ingest import ingest_paths
+from annotator.imaging.ingest import ingest_paths
 
 
 class Command(BaseCommand):
