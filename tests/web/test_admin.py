@@ -40,6 +40,11 @@ def test_every_admin_list_and_detail_page_opens(carol_browser, rows):
             assert detail.status_code == 200, info
 
 
+def test_the_job_dashboard_that_failed_without_redis_is_gone(carol_browser):
+    assert carol_browser.get("/admin/django_rq/dashboard/").status_code == 404
+    assert b"django_rq" not in carol_browser.get("/admin/").content
+
+
 def test_labels_cannot_be_changed_or_deleted_in_the_admin(carol_browser, rows):
     label, _ = rows
     change = reverse("admin:labeling_label_change", args=[label.pk])
