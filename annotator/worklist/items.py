@@ -24,21 +24,26 @@ def add_new_instances() -> int:
     ids = list(missing)
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
-        with transaction.atomic():
-            QueueItem.objects.bulk_create(
-                [QueueItem(instance_id=pk) for pk in chunk], ignore_conflicts=True
-            )
-            recount()
+        QueueItem.objects.bulk_create(
+            [QueueItem(instance_id=pk) for pk in chunk], ignore_conflicts=True
+        )
     if ids:
+        recount()
         reshuffle_base_order()
     return len(ids)
 
 
 def recount() -> int:
-    """Set the remaining counter from the items (after bulk changes; not per request)."""
-    remaining = QueueItem.objects.filter(done=False).count()
-    QueueCounter.objects.update_or_create(kind=LeaseKind.LABEL, defaults={"remaining": remaining})
-    return remaining
+    """Set the remaining counter from the items (after bulk changes; not per request).
+
+    Counting happens under the counter row's lock, so a label committed meanwhile is either
+    in the count or applies its own -1 after it, never both or neither.
+    """
+    with transaction.atomic():
+        counter, _ = QueueCounter.objects.select_for_update().get_or_create(kind=LeaseKind.LABEL)
+        counter.remaining = QueueItem.objects.filter(done=False).count()
+        counter.save(update_fields=["remaining"])
+    return counter.remaining
 
 
 def remaining() -> int:
