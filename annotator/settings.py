@@ -14,7 +14,6 @@ from annotator.envconf import env_bool, env_int, env_list, env_str, secret_key
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DACHS_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DICOM_DIR = DATA_DIR / "dicom"
-CHECKPOINT_DIR = DATA_DIR / "checkpoints"
 
 SECRET_KEY = secret_key(DATA_DIR)
 DEBUG = env_bool("DEBUG", False)
@@ -123,7 +122,8 @@ STATICFILES_DIRS = [("frontend", BASE_DIR / "frontend" / "dist")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-    # DICOM files and checkpoints, under content-derived keys (annotator/imaging/storage.py).
+    # DICOM files and model checkpoints (.pt), under content-derived keys
+    # (annotator/imaging/storage.py).
     # An S3-compatible bucket is a matter of pointing this at django-storages' backend.
     "dicom": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",

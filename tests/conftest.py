@@ -68,7 +68,6 @@ def data_dir(tmp_path: Path, settings) -> Path:
     """Every test stores DICOM files and checkpoints in its own folder."""
     settings.DATA_DIR = tmp_path / "data"
     settings.DICOM_DIR = settings.DATA_DIR / "dicom"
-    settings.CHECKPOINT_DIR = settings.DATA_DIR / "checkpoints"
     settings.STORAGES = {
         **settings.STORAGES,
         "dicom": {

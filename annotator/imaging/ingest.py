@@ -193,7 +193,14 @@ def ingest_file(path: Path) -> tuple[str, bool]:
     deid = deidentify(ds)
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
-    key, digest = storage.put(buffer.getvalue())
+    data = buffer.getvalue()
+    try:
+        key, digest = storage.put(data)
+    except BaseException:
+        # A write that failed half-way (disk full) must not stay under the content key:
+        # the next ingest of this file would find the key taken and trust the torn file.
+        _forget_unreferenced(storage.key_for(data, ".dcm")[0])
+        raise
     try:
         with transaction.atomic():
             series = get_or_create_series(ds, deid.dog_name)

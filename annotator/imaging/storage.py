@@ -31,6 +31,8 @@ def put(data: bytes, suffix: str = ".dcm") -> tuple[str, str]:
     """
     key, digest = key_for(data, suffix)
     storage = store()
+    if storage.exists(key) and storage.size(key) != len(data):
+        storage.delete(key)  # a write torn by a crash or a full disk: write it again
     if not storage.exists(key):
         saved = storage.save(key, ContentFile(data))
         if saved != key:  # another process stored the same bytes a moment ago

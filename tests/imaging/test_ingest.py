@@ -118,7 +118,11 @@ def test_synthetic_cohort_lands_with_plane_weighting_and_frozen_splits(tiny_coho
     assert Series.objects.count() == 24
     assert set(Dog.objects.values_list("split", flat=True)) == {"train", "val", "test"}
     # No owner names are kept anywhere: not on the dogs, not in the stored files.
-    owners = {dcmread(tiny_cohort / r["path"]).PatientName.family_name for r in manifest}
+    owners: set[str] = set()
+    for row in manifest:
+        original = dcmread(tiny_cohort / row["path"], stop_before_pixels=True)
+        owners.add(original.PatientName.family_name)
+        owners.update(str(original.get("ResponsiblePerson", "")).split("^"))
     owners.discard("")
     assert owners
     for dog in Dog.objects.all():

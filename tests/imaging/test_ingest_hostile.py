@@ -5,6 +5,7 @@ it prints), and checks what a user would notice: the error in the report, the ro
 files in storage and the bytes the viewer is served.
 """
 
+import errno
 import io
 import os
 import struct
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import OperationalError
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
@@ -465,3 +467,29 @@ def test_compressed_data_bigger_than_its_header_is_refused_without_decoding_it(
     assert stored_sops() == {good.SOPInstanceUID}
     assert_storage_matches_rows()
     assert peak < MEMORY_CEILING, f"ingest allocated {peak / MiB:.0f} MiB"
+
+
+# --- 11. a write that fails half-way ------------------------------------------------------
+
+
+def test_a_write_failing_half_way_leaves_no_torn_file_and_a_retry_stores_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alice
+):
+    """The key is the hash of the whole file: a torn file under it must not be trusted."""
+    path = save(mr(), tmp_path / "a.dcm")
+
+    def disk_fills_up(self, chunk_size=None):
+        yield self.file.getvalue()[:1000]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ContentFile, "chunks", disk_fills_up)
+        report = ingest(path)
+
+    assert errors(report) == {"a.dcm": "could not be stored (OSError)"}
+    assert files_in_storage() == set()
+    again = ingest(path)
+    assert again["ingested"] == 1
+    instance = Instance.objects.get()
+    assert dcmread(io.BytesIO(served(alice, instance))).pixel_array.shape == (64, 64)
+    assert_storage_matches_rows()
