@@ -13,6 +13,26 @@ import threading
 import django
 
 
+def in_parallel(count: int, work) -> None:
+    """Run `work()` in `count` threads that start together, each on its own connection."""
+    from django.db import connections
+
+    barrier = threading.Barrier(count)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            work()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+
 def claim_concurrently(users: list, rounds: int) -> list[int]:
     """Each user claims and labels `rounds` slices, all threads starting together."""
     from django.db import connections

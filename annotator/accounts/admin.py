@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin
 
 from annotator.accounts.forms import ThrottledAdminAuthenticationForm
 from annotator.accounts.models import LoginFailure
+from annotator.readonly_admin import ReadOnlyAdmin
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
@@ -23,19 +24,10 @@ admin.site.register(User, NoDeleteUserAdmin)
 
 
 @admin.register(LoginFailure)
-class LoginFailureAdmin(admin.ModelAdmin):
+class LoginFailureAdmin(ReadOnlyAdmin):
     """Read-only: failures are written by the sign-in forms alone."""
 
     list_display = ["at", "username", "address"]
     search_fields = ["username", "address"]
     date_hierarchy = "at"
     ordering = ["-at"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from annotator.audit.models import AuditEvent
-from annotator.imaging.admin import ReadOnlyAdmin
+from annotator.readonly_admin import ReadOnlyAdmin
 
 
 @admin.register(AuditEvent)

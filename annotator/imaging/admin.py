@@ -1,19 +1,7 @@
 from django.contrib import admin
 
 from annotator.imaging.models import Dog, Instance, Series, Study
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by ingest: browsable, never edited or deleted by hand."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from annotator.readonly_admin import ReadOnlyAdmin
 
 
 @admin.register(Dog)

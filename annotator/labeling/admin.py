@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from annotator.imaging.admin import ReadOnlyAdmin
 from annotator.labeling.models import Label
+from annotator.readonly_admin import ReadOnlyAdmin
 
 
 @admin.register(Label)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from annotator.imaging.admin import ReadOnlyAdmin
 from annotator.learning.models import Evaluation, ModelVersion, TrainingRun
+from annotator.readonly_admin import ReadOnlyAdmin
 
 
 @admin.register(TrainingRun)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from annotator.imaging.admin import ReadOnlyAdmin
+from annotator.readonly_admin import ReadOnlyAdmin
 from annotator.worklist.models import Lease
 
 

@@ -1,13 +1,12 @@
 """Labels as a vet gives them: findings, boxes, can't tell, repeats, edits and undo."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from annotator.audit.models import AuditEvent
 from annotator.labeling.models import Label
 from annotator.worklist.models import QueueItem
+from tests.concurrency import in_parallel
 from tests.conftest import client_for
 from tests.factories import make_series
 
@@ -159,21 +158,11 @@ def test_ten_identical_parallel_submits_store_one_label(alice):
         pytest.skip("needs DATABASE_URL to point at PostgreSQL, as .ci/run sets it")
     make_series(slices=4)
     slice_id = claim(client_for(alice))
-    barrier = threading.Barrier(10)
     codes: list[int] = []
 
-    def work() -> None:
-        try:
-            client = client_for(alice)
-            barrier.wait()
-            codes.append(post(client, {"slice": slice_id, "finding": "ivde"}).status_code)
-        finally:
-            connections.close_all()
+    def submit() -> None:
+        codes.append(post(client_for(alice), {"slice": slice_id, "finding": "ivde"}).status_code)
 
-    threads = [threading.Thread(target=work) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    in_parallel(10, submit)
     assert sorted(codes) == [200] * 9 + [201]
     assert Label.objects.count() == 1

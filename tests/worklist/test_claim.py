@@ -4,12 +4,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from annotator.audit.models import AuditEvent
@@ -17,7 +16,7 @@ from annotator.labeling.services import LabelContent, submit, withdraw
 from annotator.worklist import items
 from annotator.worklist.claim import claim
 from annotator.worklist.models import Lease, QueueItem
-from tests.concurrency import claim_concurrently
+from tests.concurrency import claim_concurrently, in_parallel
 from tests.conftest import run_manage
 from tests.factories import label_next, make_series
 
@@ -136,22 +135,13 @@ def test_ten_parallel_claims_by_one_user_hold_one_set(alice, settings):
         pytest.skip("needs DATABASE_URL to point at PostgreSQL, as .ci/run sets it")
     settings.QUEUE_LOOKAHEAD = 2
     make_series(slices=30)
-    barrier = threading.Barrier(10)
     results: list[list[int]] = []
 
-    def work() -> None:
-        try:
-            barrier.wait()
-            held = claim(alice)
-            results.append([held.current.pk, *[i.pk for i in held.lookahead]])
-        finally:
-            connections.close_all()
+    def claim_set() -> None:
+        held = claim(alice)
+        results.append([held.current.pk, *[i.pk for i in held.lookahead]])
 
-    threads = [threading.Thread(target=work) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    in_parallel(10, claim_set)
     assert len(results) == 10
     assert all(r == results[0] for r in results)
     assert Lease.objects.filter(holder=alice).count() == 3
