@@ -113,8 +113,9 @@ def ingest_paths(paths: Iterable[Path]) -> IngestReport:
         else:
             report.skipped_existing += 1
     report.series_uids = list(seen_series)
-    if report.ingested:
-        add_new_instances()
+    # Also after a batch that added nothing: it heals slices an interrupted ingest stored
+    # without their queue item (one cheap query when there are none).
+    add_new_instances()
     log.info(
         "ingest: %d files, %d ingested, %d already present, %d errors",
         report.files,

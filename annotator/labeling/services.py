@@ -84,9 +84,7 @@ def _instance(instance_id: int) -> Instance:
     instance = Instance.objects.filter(pk=instance_id).first()
     if instance is None:
         raise NotFound("no such slice")
-    from annotator.worklist.models import QueueItem
-
-    QueueItem.objects.select_for_update().filter(instance_id=instance_id).first()
+    items.lock_item(instance_id)
     return instance
 
 

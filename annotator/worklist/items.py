@@ -60,9 +60,20 @@ def _shift_remaining(delta: int) -> None:
             recount()
 
 
+def lock_item(instance_id: int) -> QueueItem:
+    """The slice's queue item, locked for this transaction (created if it is missing)."""
+    item = QueueItem.objects.select_for_update().filter(instance_id=instance_id).first()
+    if item is None:
+        item, created = QueueItem.objects.get_or_create(instance_id=instance_id)
+        if created:
+            _shift_remaining(1)
+        item = QueueItem.objects.select_for_update().get(pk=item.pk)
+    return item
+
+
 def mark_read(instance_id: int, reader: AbstractBaseUser) -> None:
     """A reader's label now counts for this slice. Call inside the label's transaction."""
-    item = QueueItem.objects.select_for_update().get(instance_id=instance_id)
+    item = lock_item(instance_id)
     if item.readers.filter(pk=reader.pk).exists():
         return
     item.readers.add(reader)
@@ -71,7 +82,7 @@ def mark_read(instance_id: int, reader: AbstractBaseUser) -> None:
 
 def unmark_read(instance_id: int, reader: AbstractBaseUser) -> None:
     """A reader's label no longer counts (withdrawn, rejected): the slice needs a read again."""
-    item = QueueItem.objects.select_for_update().get(instance_id=instance_id)
+    item = lock_item(instance_id)
     if not item.readers.filter(pk=reader.pk).exists():
         return
     item.readers.remove(reader)

@@ -179,3 +179,19 @@ def test_eight_vets_claiming_at_once_on_the_sqlite_default_never_share_a_slice(t
     claimed = json.loads(race.stdout)["claimed"]
     assert len(claimed) == 32
     assert len(set(claimed)) == 32
+
+
+def test_ingest_again_heals_slices_an_interrupted_ingest_left_out_of_the_queue(alice, tmp_path):
+    from pydicom.data import get_testdata_file
+
+    from annotator.imaging.ingest import ingest_paths
+
+    source = Path(get_testdata_file("MR_small.dcm", download=False))
+    ingest_paths([source])
+    QueueItem.objects.all().delete()  # as if ingest died after storing the slice
+    items.recount()
+    assert claim(alice) is None
+    report = ingest_paths([source])
+    assert report.skipped_existing == 1
+    assert items.remaining() == 1
+    assert claim(alice) is not None
