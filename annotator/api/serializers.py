@@ -95,6 +95,7 @@ class LabelSerializer(serializers.ModelSerializer):
             "cant_tell",
             "boxes",
             "comment",
+            "source",
             "withdrawn",
             "created_at",
         ]

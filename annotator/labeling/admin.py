@@ -8,6 +8,15 @@ from annotator.readonly_admin import ReadOnlyAdmin
 class LabelAdmin(ReadOnlyAdmin):
     """History is append-only: labels change through the app, as new versions."""
 
-    list_display = ["instance", "reader", "author", "version", "findings", "cant_tell", "withdrawn"]
-    list_filter = ["withdrawn", "cant_tell"]
+    list_display = [
+        "instance",
+        "reader",
+        "author",
+        "version",
+        "findings",
+        "cant_tell",
+        "source",
+        "withdrawn",
+    ]
+    list_filter = ["source", "withdrawn", "cant_tell"]
     list_select_related = ["instance", "reader", "author"]

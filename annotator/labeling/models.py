@@ -31,6 +31,13 @@ class Label(models.Model):
     boxes = models.JSONField(default=list, blank=True)
     comment = models.TextField(blank=True)
     withdrawn = models.BooleanField(default=False)
+
+    class Source(models.TextChoices):
+        READER = "reader", "Reader"
+        IMPORT = "import", "Import"  # `manage.py import_labels`: a clinic's existing labels
+
+    # Where this version came from: a reader in the app, or an import of existing labels.
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.READER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -177,6 +177,7 @@ def withdraw(user: AbstractBaseUser, label_id: int) -> Label:
             cant_tell=previous.cant_tell,
             boxes=previous.boxes,
             comment=previous.comment,
+            source=previous.source,
             withdrawn=True,
         )
         items.unmark_read(previous.instance_id, previous.reader)
