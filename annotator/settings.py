@@ -185,8 +185,13 @@ MAX_DECODED_BYTES = env_int("DACHS_MAX_DECODED_BYTES", 64 * 1024 * 1024)
 QUEUE_LEASE_SECONDS = env_int("DACHS_LEASE_SECONDS", 300)
 QUEUE_LOOKAHEAD = env_int("DACHS_LOOKAHEAD", 2)  # further slices leased for prefetching
 QUEUE_SHUFFLE_SEED = env_int("DACHS_SHUFFLE_SEED", 20211)
-RETRAIN_EVERY = env_int("DACHS_RETRAIN_EVERY", 25)  # new annotations that trigger a retrain
+RETRAIN_EVERY = env_int("DACHS_RETRAIN_EVERY", 25)  # new labels that trigger a retrain
+# Cron syntax, in UTC, for `manage.py rqcron annotator.cron`.
+NIGHTLY_RETRAIN_CRON = env_str("DACHS_NIGHTLY_CRON", "0 2 * * *")
 TRAIN_JOB_TIMEOUT = env_int("DACHS_TRAIN_JOB_TIMEOUT", 3600)
+SCORE_JOB_TIMEOUT = env_int("DACHS_SCORE_JOB_TIMEOUT", 3600)
+# A candidate is promoted unless its validation macro AUROC is worse by more than this.
+PROMOTION_TOLERANCE = float(env_str("DACHS_PROMOTION_TOLERANCE", "0.01"))
 TRAIN_EPOCHS = env_int("DACHS_TRAIN_EPOCHS", 12)
 TRAIN_MAX_SECONDS = env_int("DACHS_TRAIN_MAX_SECONDS", 120)
 TRAIN_INPUT_SIZE = env_int("DACHS_TRAIN_INPUT_SIZE", 96)

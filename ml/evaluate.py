@@ -102,3 +102,21 @@ def evaluate(
         raise ValueError(f"{len(class_names)} class names for {model.config.n_classes} classes")
     predictions = predict_proba(model, images).argmax(axis=1)
     return metrics_from_predictions(labels, predictions, class_names)
+
+
+def macro_auroc_one_vs_rest(probs: np.ndarray, labels: np.ndarray) -> float | None:
+    """Mean one-vs-rest AUROC over the classes that have both positives and negatives.
+
+    The promotion rule compares two versions with it on the same validation slices; None
+    when no class can be measured (too few labels).
+    """
+    from ml.report import auroc
+
+    labels = np.asarray(labels, dtype=np.int64)
+    values = [
+        auroc(probs[:, c], labels == c)
+        for c in range(probs.shape[1])
+        if 0 < int((labels == c).sum()) < len(labels)
+    ]
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None

@@ -13,4 +13,8 @@ urlpatterns = [
     path("models/", learning.ModelVersionList.as_view(), name="model-list"),
     path("training-runs/", learning.TrainingRunList.as_view(), name="training-run-list"),
     path("models/retrain/", learning.retrain, name="model-retrain"),
+    path("models/<int:model_id>/report/", learning.report, name="model-report"),
+    path("models/<int:model_id>/promote/", learning.promote, name="model-promote"),
+    path("models/<int:model_id>/rollback/", learning.roll_back, name="model-rollback"),
+    path("training-runs/<int:run_id>/cancel/", learning.cancel_run, name="training-run-cancel"),
 ]

@@ -52,6 +52,23 @@ def labeled(split: str) -> tuple[list[Instance], np.ndarray]:
     return instances, classes
 
 
+LESIONS: list[str] = [f for f in FINDINGS if f != Finding.UNREMARKABLE]
+
+
+def labeled_findings(split: str) -> tuple[list[Instance], np.ndarray]:
+    """The split's labeled slices (by id, with series and dog) and their findings as an
+    (N, lesions) boolean array; an all-False row is an unremarkable slice."""
+    current = {pk: lab for pk, lab in current_labels(split).items() if not lab.cant_tell}
+    instances = list(
+        Instance.objects.filter(pk__in=current).select_related("series__study").order_by("id")
+    )
+    truth = np.array(
+        [[lesion in current[i.pk].findings for lesion in LESIONS] for i in instances],
+        dtype=bool,
+    ).reshape(len(instances), len(LESIONS))
+    return instances, truth
+
+
 def model_input(instance: Instance, size: int) -> np.ndarray:
     image = pixels.read_image(storage.read(instance.file_key))
     return to_model_input(image, size=size)

@@ -15,17 +15,22 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rq import Callback, Queue
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job
 
 from annotator.audit.log import record
-from annotator.errors import Unavailable
+from annotator.errors import Conflict, Unavailable
 from annotator.labeling.models import Label
 from annotator.learning import runs
-from annotator.learning.models import TrainingRun
+from annotator.learning.models import ModelVersion, TrainingRun
 
 log = logging.getLogger(__name__)
 
 TRAIN_TASK = "annotator.learning.tasks.train"
+SCORE_TASK = "annotator.learning.tasks.score"
 TRAINING_QUEUE = "training"
+DEFAULT_QUEUE = "default"
 
 
 def redis_connection() -> redis.Redis:
@@ -38,6 +43,10 @@ def redis_connection() -> redis.Redis:
 
 def training_queue() -> Queue:
     return Queue(TRAINING_QUEUE, connection=redis_connection())
+
+
+def default_queue() -> Queue:
+    return Queue(DEFAULT_QUEUE, connection=redis_connection())
 
 
 def request_training(
@@ -111,6 +120,44 @@ def resend_waiting() -> bool:
     return True
 
 
+def request_scoring(version: ModelVersion) -> None:
+    """Score the open slices with this version (after a promotion by hand or a rollback)."""
+    try:
+        default_queue().enqueue(
+            SCORE_TASK,
+            version.pk,
+            job_id=f"score-model-{version.pk}-{int(timezone.now().timestamp())}",
+            job_timeout=settings.SCORE_JOB_TIMEOUT,
+            description=f"score the queue with model v{version.pk}",
+        )
+    except redis.RedisError:
+        log.warning("could not queue scoring for model v%s (Redis down)", version.pk)
+        raise Unavailable(
+            f"Model v{version.pk} is served now, but the job queue (Redis) cannot be reached "
+            "to re-rank the queue with it; retry when it is back."
+        ) from None
+
+
+def cancel(run: TrainingRun, user: AbstractBaseUser) -> TrainingRun:
+    """Cancel a queued or running training run; a running job's work horse is stopped."""
+    if not runs.cancel(run.pk):
+        raise Conflict(f"training run {run.pk} has already ended ({run.status})")
+    record("training.cancelled", actor=user, target=run, was=run.status)
+    if run.rq_job_id:
+        try:
+            connection = redis_connection()
+            if run.status == TrainingRun.Status.RUNNING:
+                send_stop_job_command(connection, run.rq_job_id)
+            else:
+                Job.fetch(run.rq_job_id, connection=connection).cancel()
+        except (redis.RedisError, NoSuchJobError, InvalidJobOperation):
+            # The run is cancelled in the database either way: a job that still starts
+            # finds it cancelled and does nothing; a running one stops before promoting.
+            log.warning("training run %s: the job could not be stopped in Redis", run.pk)
+    run.refresh_from_db()
+    return run
+
+
 def _newest_label_id() -> int:
     newest = Label.objects.order_by("-id").values_list("id", flat=True).first()
     return newest or 0
@@ -134,6 +181,14 @@ def retrain_if_due() -> TrainingRun | None:
         return None
     run, created = request_training(TrainingRun.Trigger.LABELS)
     return run if created else None
+
+
+def nightly() -> int | None:
+    """The nightly trigger (an rq cron job on the default queue); the run's id, if any."""
+    if not TrainingRun.objects.exists() and not Label.objects.exists():
+        return None  # nothing labeled yet: nothing to learn
+    run, _ = request_training(TrainingRun.Trigger.NIGHTLY)
+    return run.pk
 
 
 def labels_changed() -> None:

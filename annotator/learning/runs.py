@@ -38,6 +38,29 @@ def start(run_id: int) -> bool:
     )
 
 
+def still_running(run_id: int) -> bool:
+    """False once the run was cancelled (or failed) while its job was working."""
+    return TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).exists()
+
+
+def finish(run_id: int, **fields: object) -> bool:
+    """Running → finished, with its counts and timings. False if it was cancelled meanwhile."""
+    return bool(
+        TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
+            status=TrainingRun.Status.FINISHED, finished_at=timezone.now(), **fields
+        )
+    )
+
+
+def cancel(run_id: int) -> bool:
+    """Queued or running → cancelled. False if it had already ended."""
+    return bool(
+        TrainingRun.objects.filter(
+            pk=run_id, status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING]
+        ).update(status=TrainingRun.Status.CANCELLED, finished_at=timezone.now())
+    )
+
+
 def fail(run_id: int, reason: str) -> bool:
     """Queued or running → failed, with the reason. False if it had already ended."""
     updated = TrainingRun.objects.filter(

@@ -4,6 +4,7 @@ The only module that imports ml/ and torch. Jobs take primary keys, load rows, c
 write rows; they are enqueued by name from policy.py only.
 """
 
+import io
 import logging
 import tempfile
 import time
@@ -12,16 +13,15 @@ from pathlib import Path
 import torch
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from rq import get_current_job
 
-from annotator.learning import dataset, registry, runs
+from annotator.learning import dataset, registry, report, runs
 from annotator.learning.models import Evaluation, ModelVersion, Prediction, Score, TrainingRun
 from annotator.vocab import FINDINGS, Split
 from annotator.worklist import items
 from annotator.worklist.models import QueueItem
-from ml.checkpoint import save_checkpoint
-from ml.evaluate import evaluate
+from ml.checkpoint import load_checkpoint, save_checkpoint
+from ml.evaluate import evaluate, macro_auroc_one_vs_rest
 from ml.model import NetConfig
 from ml.score import predict_proba
 from ml.train import TrainConfig
@@ -87,44 +87,100 @@ def _train(run: TrainingRun) -> dict:
         x_train, train_classes, net, cfg, progress=lambda i: _progress(stage="training", **i)
     )
     trained = time.monotonic()
-    val_metrics = evaluate(result.model, x_val, val_classes, FINDINGS)
+    val_probs = predict_proba(result.model, x_val)
+    candidate_auroc = macro_auroc_one_vs_rest(val_probs, val_classes)
+    _, val_truth = dataset.labeled_findings(Split.VAL)
+    served = registry.promoted()
+    served_auroc = _served_auroc(served, val_set, val_classes)
+    val_metrics = {
+        **evaluate(result.model, x_val, val_classes, FINDINGS),
+        "macro_auroc": candidate_auroc,
+        "compared_with": {"model": served.pk, "macro_auroc": served_auroc} if served else None,
+    }
     key = _store_checkpoint(result, net, run)
     with transaction.atomic():
         version = ModelVersion.objects.create(
             run=run,
             checkpoint_key=key,
-            config={"net": vars(net), "steps": result.steps, "epochs": len(result.history)},
+            config={
+                "net": vars(net),
+                "steps": result.steps,
+                "epochs": len(result.history),
+                "lesions": report.dataset.LESIONS,
+                "thresholds": report.thresholds_on(val_probs, val_truth),
+            },
         )
         Evaluation.objects.create(
             model=version, split=Split.VAL, n=len(val_set), metrics=val_metrics
         )
+    report.test_report(version, lambda x: predict_proba(result.model, x), size)
+    if not runs.still_running(run.pk):
+        log.info("training run %s was cancelled; model v%s stays a candidate", run.pk, version.pk)
+        return {"model": version.pk, "promoted": False, "cancelled": True}
 
-    chosen, reason = registry.should_promote(version)
-    scored = 0
-    if chosen:
-        scored = score_open_items(version, result.model, size)
-    promoted = registry.promote_if_chosen(version)
+    chosen, _ = registry.should_promote(candidate_auroc, served, served_auroc)
+    scored = score_open_items(version, result.model, size) if chosen else 0
+    promoted = registry.promote_if_chosen(version, candidate_auroc, served, served_auroc)
     if promoted:
-        items.set_priorities(
-            Score.objects.filter(model=version, measure=Score.Measure.ENTROPY).values_list(
-                "instance_id", "value"
-            )
-        )
+        _rank_queue(version)
     timings = {
         "loading_s": round(loaded - started, 1),
         "training_s": round(trained - loaded, 1),
         "total_s": round(time.monotonic() - started, 1),
         "scored": scored,
     }
-    TrainingRun.objects.filter(pk=run.pk).update(
-        status=TrainingRun.Status.FINISHED,
-        finished_at=timezone.now(),
-        train_count=len(train_set),
-        val_count=len(val_set),
-        timings=timings,
-    )
+    runs.finish(run.pk, train_count=len(train_set), val_count=len(val_set), timings=timings)
     log.info("training run %s finished: model v%s %s", run.pk, version.pk, version.status)
     return {"model": version.pk, "promoted": promoted, "val": val_metrics, **timings}
+
+
+def _load(version: ModelVersion):
+    from annotator.imaging import storage
+
+    with storage.open_file(version.checkpoint_key) as fh:
+        model, net, _, _ = load_checkpoint(io.BytesIO(fh.read()))
+    return model.to(torch_device()), net
+
+
+def _served_auroc(served: ModelVersion | None, val_set: list, val_classes) -> float | None:
+    """The served version's macro AUROC on today's validation slices, scored afresh."""
+    if served is None or not val_set:
+        return None
+    try:
+        model, net = _load(served)
+    except (FileNotFoundError, ValueError, RuntimeError):
+        log.warning("model v%s could not be loaded to compare with", served.pk, exc_info=True)
+        return None
+    probs = predict_proba(model, dataset.model_inputs(val_set, net.in_size))
+    return macro_auroc_one_vs_rest(probs, val_classes)
+
+
+def _rank_queue(version: ModelVersion) -> None:
+    items.set_priorities(
+        Score.objects.filter(model=version, measure=Score.Measure.ENTROPY).values_list(
+            "instance_id", "value"
+        )
+    )
+
+
+def evaluate_on_test(model_id: int) -> dict:
+    """(Re)compute a version's Table-2 report on today's test labels."""
+    version = ModelVersion.objects.get(pk=model_id)
+    torch.set_num_threads(settings.TORCH_THREADS)
+    model, net = _load(version)
+    return report.test_report(version, lambda x: predict_proba(model, x), net.in_size)
+
+
+def score(model_id: int) -> int:
+    """Score the open slices with a version and, if it is served, re-rank the queue by it."""
+    version = ModelVersion.objects.get(pk=model_id)
+    torch.set_num_threads(settings.TORCH_THREADS)
+    model, net = _load(version)
+    scored = score_open_items(version, model, net.in_size)
+    version.refresh_from_db()
+    if version.status == ModelVersion.Status.PROMOTED:
+        _rank_queue(version)
+    return scored
 
 
 def _store_checkpoint(result, net: NetConfig, run: TrainingRun) -> str:

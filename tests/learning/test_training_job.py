@@ -1,9 +1,12 @@
 """The learning loop: labels in, a real rq worker trains and scores, the queue re-ranks."""
 
 import csv
+import io
+import json
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from annotator.imaging import storage
 from annotator.imaging.ingest import ingest_paths
@@ -13,7 +16,7 @@ from annotator.learning import policy
 from annotator.learning.models import ModelVersion, Score, TrainingRun
 from annotator.worklist.claim import claim
 from annotator.worklist.models import Lease, QueueItem
-from tests.conftest import database_url, run_manage
+from tests.conftest import client_for, database_url, run_manage
 from tests.factories import label_next
 
 TINY_TRAINING = {"DACHS_TRAIN_EPOCHS": "3", "DACHS_TRAIN_INPUT_SIZE": "64"}
@@ -87,3 +90,57 @@ def test_a_real_worker_trains_scores_and_the_queue_follows_its_uncertainty(
     assert served == sorted(served, reverse=True)
     assert len(set(served)) > 1  # the model is not equally unsure of everything
     assert Label.objects.filter(reader=bob).count() == len(open_items)
+
+
+@pytest.mark.django_db
+def test_a_second_run_is_compared_with_the_served_model_on_the_same_validation_slices(
+    tiny_cohort, alice, settings
+):
+    from annotator.learning.tasks import train
+
+    settings.QUEUE_LOOKAHEAD = 0
+    settings.TRAIN_EPOCHS, settings.TRAIN_INPUT_SIZE = 2, 64
+    ingest_paths([tiny_cohort])
+    label_from_manifest(tiny_cohort, alice, ["train", "val"])
+    first, _ = policy.request_training(TrainingRun.Trigger.MANUAL, send_now=False)
+    assert train(first.pk)["promoted"] is True
+    second, _ = policy.request_training(TrainingRun.Trigger.MANUAL, send_now=False)
+    summary = train(second.pk)
+
+    served = ModelVersion.objects.get(run=first)
+    candidate = ModelVersion.objects.get(run=second)
+    compared = candidate.evaluations.get(split="val").metrics["compared_with"]
+    assert compared["model"] == served.pk
+    assert compared["macro_auroc"] == pytest.approx(
+        served.evaluations.get(split="val").metrics["macro_auroc"]
+    )
+    assert "validation macro AUROC" in candidate.decision
+    assert summary["promoted"] == (candidate.decision.startswith("not worse"))
+
+    # The Table-2 report on the test dogs: printed, and served as JSON.
+    out = io.StringIO()
+    call_command("evaluate", "--model-version", str(served.pk), "--json", stdout=out)
+    body = json.loads(out.getvalue())
+    assert (body["model_version"], body["split"]) == (served.pk, "test")
+    test_slices = Instance.objects.filter(series__study__dog__split="test").count()
+    assert body["n_images"] == 0  # the test dogs are not labeled in this cohort run
+    assert test_slices > 0
+    cell = next(
+        c
+        for c in body["cells"]
+        if (c["finding"], c["plane"], c["sequence"]) == ("ivdp", "sagittal", "T1W")
+    )
+    assert set(cell) >= {
+        "tp",
+        "fn",
+        "tn",
+        "fp",
+        "sensitivity",
+        "specificity",
+        "sensitivity_ci",
+        "specificity_ci",
+    }
+    served_report = client_for(alice).get(f"/api/models/{served.pk}/report/")
+    assert served_report.status_code == 200
+    assert served_report.json()["model_version"] == served.pk
+    assert client_for(alice).get("/api/models/999999/report/").status_code == 404

@@ -48,6 +48,8 @@ class Command(BaseCommand):
             # Each child is restarted if it dies (gunicorn's master included).
             worker = [sys.executable, "manage.py", "rqworker", "training", "default"]
             supervisor.add("worker", worker)
+            # Exactly one cron process (rq's cron has no lock): the nightly retrain.
+            supervisor.add("cron", [sys.executable, "manage.py", "rqcron", "annotator.cron"])
             supervisor.add("web", gunicorn_command(options["bind"]))
             self.stdout.write(
                 self.style.SUCCESS(f"\nDachs is running at http://{options['bind']}/")
