@@ -184,6 +184,8 @@ MAX_DECODED_BYTES = env_int("DACHS_MAX_DECODED_BYTES", 64 * 1024 * 1024)
 # Labeling queue and learning loop.
 QUEUE_LEASE_SECONDS = env_int("DACHS_LEASE_SECONDS", 300)
 QUEUE_LOOKAHEAD = env_int("DACHS_LOOKAHEAD", 2)  # further slices leased for prefetching
+# Share of claims served from validation and test dogs, in stratified random order.
+QUEUE_HELD_OUT_SHARE = float(env_str("DACHS_HELD_OUT_SHARE", "0.2"))
 QUEUE_SHUFFLE_SEED = env_int("DACHS_SHUFFLE_SEED", 20211)
 RETRAIN_EVERY = env_int("DACHS_RETRAIN_EVERY", 25)  # new labels that trigger a retrain
 # Cron syntax, in UTC, for `manage.py rqcron annotator.cron`.

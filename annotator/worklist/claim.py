@@ -10,6 +10,7 @@ skipped (SKIP LOCKED); SQLite runs every transaction with BEGIN IMMEDIATE (see s
 claims there are serialised. The unique (kind, slice) lease row is the final guard.
 """
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,19 +43,26 @@ class Claim:
         return [lease.instance for lease in self.leases[1:]]
 
 
-def open_label_items(user: AbstractBaseUser, now: datetime) -> QuerySet[QueueItem]:
-    """Items that need a read, not by this user, that nobody holds right now, best first."""
+def open_label_items(
+    user: AbstractBaseUser, now: datetime, held_out: bool = False
+) -> QuerySet[QueueItem]:
+    """Items of one pool that need a read, not by this user, that nobody holds, best first.
+
+    Training dogs' slices come in the selection strategy's order (priority); validation and
+    test dogs' slices in their stratified random order (base_rank), whatever a model says.
+    """
     live_lease = Lease.objects.filter(
         kind=LeaseKind.LABEL, instance_id=OuterRef("instance_id"), expires_at__gt=now
     )
     read_by_user = QueueItem.readers.through.objects.filter(
         queueitem_id=OuterRef("pk"), user_id=user.pk
     )
-    return (
-        QueueItem.objects.filter(done=False)
-        .filter(~Exists(live_lease), ~Exists(read_by_user))
-        .order_by(F("priority").desc(), "base_rank", "id")
+    items = QueueItem.objects.filter(done=False, held_out=held_out).filter(
+        ~Exists(live_lease), ~Exists(read_by_user)
     )
+    if held_out:
+        return items.order_by("base_rank", "id")
+    return items.order_by(F("priority").desc(), "base_rank", "id")
 
 
 def still_wanted(lease: Lease, user: AbstractBaseUser) -> bool:
@@ -93,32 +101,49 @@ def claim(user: AbstractBaseUser, kind: str = LeaseKind.LABEL) -> Claim | None:
 def _take(
     user: AbstractBaseUser, kind: str, count: int, now: datetime, expires: datetime
 ) -> list[Lease]:
-    """Lease up to `count` open items, locking no more rows than it needs.
+    """Lease up to `count` open items, each from the held-out pool at the set share."""
+    taken: list[Lease] = []
+    tried: set[int] = set()
+    for _ in range(count):
+        first = random.random() < settings.QUEUE_HELD_OUT_SHARE
+        lease = _take_one(user, kind, first, now, expires, tried) or _take_one(
+            user, kind, not first, now, expires, tried
+        )
+        if lease is None:
+            break
+        taken.append(lease)
+    return taken
+
+
+def _take_one(
+    user: AbstractBaseUser,
+    kind: str,
+    held_out: bool,
+    now: datetime,
+    expires: datetime,
+    tried: set[int],
+) -> Lease | None:
+    """Lease the pool's best open item, locking no more rows than it needs.
 
     Rows other claimers are locking are skipped; only if that leaves nothing does it wait
     for them once (near the end of the queue, the rows they lock may be all that is left).
     """
-    taken: list[Lease] = []
-    tried: set[int] = set()
     skip_locked = connection.features.has_select_for_update_skip_locked
     for _ in range(4):
-        candidates = open_label_items(user, now).exclude(pk__in=tried)
+        candidates = open_label_items(user, now, held_out).exclude(pk__in=tried)
         if connection.features.has_select_for_update:
             candidates = candidates.select_for_update(skip_locked=skip_locked, of=("self",))
-        batch = list(candidates[: count - len(taken)])
-        if not batch:
-            if not skip_locked or taken:
-                break
+        item = candidates.first()
+        if item is None:
+            if not skip_locked:
+                return None
             skip_locked = False  # wait once for rows locked by other claimers
             continue
-        for item in batch:
-            tried.add(item.pk)
-            lease = _lease(user, kind, item.instance_id, now, expires)
-            if lease is not None:
-                taken.append(lease)
-        if len(taken) == count:
-            break
-    return taken
+        tried.add(item.pk)
+        lease = _lease(user, kind, item.instance_id, now, expires)
+        if lease is not None:
+            return lease
+    return None
 
 
 def _lease(

@@ -13,24 +13,31 @@ from django.db import transaction
 from django.db.models import F
 
 from annotator.imaging.models import Instance
+from annotator.vocab import Split
 from annotator.worklist.models import LeaseKind, QueueCounter, QueueItem
 
 BATCH = 500
 
 
 def add_new_instances() -> int:
-    """Give every slice without a queue item one, then re-rank the pre-model order."""
-    missing = Instance.objects.filter(queue_item__isnull=True).values_list("id", flat=True)
-    ids = list(missing)
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
+    """Give every slice without a queue item one (held out if its dog is a validation or
+    test dog), then re-rank the pre-model order."""
+    missing = Instance.objects.filter(queue_item__isnull=True).values_list(
+        "id", "series__study__dog__split"
+    )
+    rows = list(missing)
+    for start in range(0, len(rows), BATCH):
         QueueItem.objects.bulk_create(
-            [QueueItem(instance_id=pk) for pk in chunk], ignore_conflicts=True
+            [
+                QueueItem(instance_id=pk, held_out=split != Split.TRAIN)
+                for pk, split in rows[start : start + BATCH]
+            ],
+            ignore_conflicts=True,
         )
-    if ids:
+    if rows:
         recount()
         reshuffle_base_order()
-    return len(ids)
+    return len(rows)
 
 
 def recount() -> int:
@@ -64,7 +71,12 @@ def lock_item(instance_id: int) -> QueueItem:
     """The slice's queue item, locked for this transaction (created if it is missing)."""
     item = QueueItem.objects.select_for_update().filter(instance_id=instance_id).first()
     if item is None:
-        item, created = QueueItem.objects.get_or_create(instance_id=instance_id)
+        split = Instance.objects.filter(pk=instance_id).values_list(
+            "series__study__dog__split", flat=True
+        )[0]
+        item, created = QueueItem.objects.get_or_create(
+            instance_id=instance_id, defaults={"held_out": split != Split.TRAIN}
+        )
         if created:
             _shift_remaining(1)
         item = QueueItem.objects.select_for_update().get(pk=item.pk)

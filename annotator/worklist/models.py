@@ -28,6 +28,10 @@ class QueueItem(models.Model):
     reads_done = models.PositiveSmallIntegerField(default=0)
     # reads_done >= reads_needed, kept as a column so the partial index can cover it.
     done = models.BooleanField(default=False)
+    # The slice's dog is a validation or test dog: served in stratified random order at a
+    # set share of claims, never by the selection strategy, so selection cannot bias
+    # evaluation.
+    held_out = models.BooleanField(default=False)
     readers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
 
     class Meta:
@@ -36,9 +40,15 @@ class QueueItem(models.Model):
                 F("priority").desc(),
                 "base_rank",
                 "id",
-                condition=Q(done=False),
+                condition=Q(done=False, held_out=False),
                 name="queue_open_items_order",
-            )
+            ),
+            models.Index(
+                "base_rank",
+                "id",
+                condition=Q(done=False, held_out=True),
+                name="queue_open_held_out_order",
+            ),
         ]
 
     def __str__(self) -> str:

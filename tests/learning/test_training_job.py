@@ -11,35 +11,40 @@ from django.core.management import call_command
 from annotator.imaging import storage
 from annotator.imaging.ingest import ingest_paths
 from annotator.imaging.models import Instance
-from annotator.labeling.models import Label
 from annotator.learning import policy
 from annotator.learning.models import ModelVersion, Score, TrainingRun
-from annotator.worklist.claim import claim
-from annotator.worklist.models import Lease, QueueItem
+from annotator.worklist.models import QueueItem
 from tests.conftest import client_for, database_url, run_manage
 from tests.factories import label_next
 
 TINY_TRAINING = {"DACHS_TRAIN_EPOCHS": "3", "DACHS_TRAIN_INPUT_SIZE": "64"}
 
 
-def label_from_manifest(cohort: Path, user, splits: list[str]) -> int:
-    """Labels as a perfect reader would give them, through the real labeling path."""
-    truth = {
-        row["sop_instance_uid"]: row["finding"]
-        for row in csv.DictReader((cohort / "manifest.csv").open())
-    }
-    wanted = set(
-        Instance.objects.filter(series__study__dog__split__in=splits).values_list("id", flat=True)
-    )
-    QueueItem.objects.exclude(instance_id__in=wanted).update(priority=-2)
-    count = 0
-    while (held := claim(user)) is not None and held.current.pk in wanted:
-        from annotator.labeling.services import LabelContent, submit
+def label_from_manifest(cohort: Path, user, splits: list[str], skip_dogs: int = 0) -> int:
+    """Labels as a perfect reader would give them (imported from the manifest) for the
+    slices of the given splits' dogs, leaving the last `skip_dogs` of those dogs open."""
+    from annotator.labeling.imports import import_rows
 
-        submit(user, held.current.pk, LabelContent(findings=[truth[held.current.sop_instance_uid]]))
-        count += 1
-    Lease.objects.filter(holder=user).delete()  # she stops before the test dogs
-    return count
+    dogs = sorted(
+        Instance.objects.filter(series__study__dog__split__in=splits)
+        .order_by()
+        .values_list("series__study__dog__patient_id", flat=True)
+        .distinct()
+    )
+    keep = set(dogs[: len(dogs) - skip_dogs])
+    wanted = set(
+        Instance.objects.filter(series__study__dog__patient_id__in=keep).values_list(
+            "sop_instance_uid", flat=True
+        )
+    )
+    rows = [
+        (line, row)
+        for line, row in enumerate(csv.DictReader((cohort / "manifest.csv").open()), start=2)
+        if row["sop_instance_uid"] in wanted
+    ]
+    report = import_rows(rows, user, source="manifest.csv")
+    assert report.errors == []
+    return report.imported
 
 
 def run_worker(redis_url: str, data_dir: Path, *queues: str):
@@ -60,9 +65,10 @@ def run_worker(redis_url: str, data_dir: Path, *queues: str):
 def test_a_real_worker_trains_scores_and_the_queue_follows_its_uncertainty(
     tiny_cohort, rq_redis, redis_url, alice, bob, data_dir, settings
 ):
-    settings.QUEUE_LOOKAHEAD = 0
+    settings.QUEUE_LOOKAHEAD, settings.QUEUE_HELD_OUT_SHARE = 0, 0.0
     ingest_paths([tiny_cohort])
-    labeled = label_from_manifest(tiny_cohort, alice, ["train", "val"])
+    labeled = label_from_manifest(tiny_cohort, alice, ["train"], skip_dogs=1)
+    labeled += label_from_manifest(tiny_cohort, alice, ["val"])
     run, created = policy.request_training(TrainingRun.Trigger.MANUAL)
     assert created
 
@@ -78,18 +84,27 @@ def test_a_real_worker_trains_scores_and_the_queue_follows_its_uncertainty(
     assert evaluation.n == run.val_count > 0
     assert storage.exists(model.checkpoint_key)
 
-    open_items = set(QueueItem.objects.filter(done=False).values_list("instance_id", flat=True))
-    assert open_items, "the test dogs' slices stay unlabeled"
+    open_items = QueueItem.objects.filter(done=False)
+    selected = set(open_items.filter(held_out=False).values_list("instance_id", flat=True))
+    held_out = set(open_items.filter(held_out=True).values_list("instance_id", flat=True))
+    assert selected, "one training dog's slices stay unlabeled"
+    assert held_out, "the test dogs' slices stay unlabeled"
     stored = dict(Score.objects.filter(model=model).values_list("instance_id", "value"))
-    assert set(stored) == open_items
+    assert set(stored) == selected | held_out
 
     served = []
     while (label := label_next(bob, ["unremarkable"])) is not None:
-        served.append(stored[label.instance_id])
-    assert len(served) == len(open_items)
-    assert served == sorted(served, reverse=True)
-    assert len(set(served)) > 1  # the model is not equally unsure of everything
-    assert Label.objects.filter(reader=bob).count() == len(open_items)
+        served.append(label.instance_id)
+    assert set(served) == selected | held_out
+    # The training dog's slices by the model's uncertainty; the held-out test dogs' slices
+    # in their stratified random order, whatever the model says about them.
+    by_model = [stored[pk] for pk in served[: len(selected)]]
+    assert set(served[: len(selected)]) == selected
+    assert by_model == sorted(by_model, reverse=True)
+    assert len(set(by_model)) > 1  # the model is not equally unsure of everything
+    ranks = dict(QueueItem.objects.values_list("instance_id", "base_rank"))
+    held_out_order = [ranks[pk] for pk in served[len(selected) :]]
+    assert held_out_order == sorted(held_out_order)
 
 
 @pytest.mark.django_db

@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import subprocess
 import sys
 from datetime import timedelta
@@ -195,3 +196,32 @@ def test_ingest_again_heals_slices_an_interrupted_ingest_left_out_of_the_queue(a
     assert report.skipped_existing == 1
     assert items.remaining() == 1
     assert claim(alice) is not None
+
+
+def test_validation_and_test_dogs_are_served_at_their_share_in_random_order(alice, settings):
+    settings.QUEUE_LOOKAHEAD = 0
+    train = make_series(slices=4, split="train")
+    held = make_series(slices=4, split="test")
+    # A model's priorities would put the held-out slices in reverse order: they are ignored.
+    items.set_priorities((pk, float(pk)) for pk in held.instances.values_list("id", flat=True))
+    settings.QUEUE_HELD_OUT_SHARE = 1.0
+    first = label_next(alice)
+    assert first.instance.series == held
+    settings.QUEUE_HELD_OUT_SHARE = 0.0
+    assert label_next(alice).instance.series == train
+    settings.QUEUE_HELD_OUT_SHARE = 1.0
+    order = [first.instance_id]
+    while (label := label_next(alice)) is not None and label.instance.series == held:
+        order.append(label.instance_id)
+    ranks = dict(QueueItem.objects.values_list("instance_id", "base_rank"))
+    assert len(order) == 4
+    assert [ranks[pk] for pk in order] == sorted(ranks[pk] for pk in order)
+
+
+def test_about_a_fifth_of_claims_come_from_held_out_dogs_by_default(alice, settings):
+    settings.QUEUE_LOOKAHEAD = 0
+    make_series(slices=150, split="train")
+    make_series(slices=150, split="val")
+    random.seed(5)
+    held_out = sum(label_next(alice).instance.series.study.dog.split == "val" for _ in range(100))
+    assert 10 <= held_out <= 30
