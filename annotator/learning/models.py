@@ -51,7 +51,11 @@ class TrainingRun(models.Model):
             # At most one run waits; triggers that arrive meanwhile join it (coalesce).
             models.UniqueConstraint(
                 fields=["status"], condition=Q(status="queued"), name="one_queued_training_run"
-            )
+            ),
+            # One training at a time, however many workers listen to the training queue.
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="running"), name="one_running_training_run"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,9 @@ update, so a duplicate job, a late callback or a restarted worker can never move
 """
 
 import logging
+import time
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rq.exceptions import AbandonedJobError
 
@@ -29,13 +31,26 @@ def run_id_of(job_id_: str) -> int | None:
         return None
 
 
-def start(run_id: int) -> bool:
-    """Queued → running. False if the run is not waiting (cancelled, or a duplicate job)."""
-    return bool(
-        TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.QUEUED).update(
-            status=TrainingRun.Status.RUNNING, started_at=timezone.now(), enqueue_error=""
-        )
-    )
+def start(run_id: int, poll_seconds: float = 5.0) -> bool:
+    """Queued → running, once no other run is running (one training at a time).
+
+    False if the run is not waiting any more (cancelled, or a duplicate job). A second
+    training worker waits here until the first one's run has ended.
+    """
+    while True:
+        if not TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.QUEUED).exists():
+            return False
+        try:
+            with transaction.atomic():
+                return bool(
+                    TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.QUEUED).update(
+                        status=TrainingRun.Status.RUNNING,
+                        started_at=timezone.now(),
+                        enqueue_error="",
+                    )
+                )
+        except IntegrityError:  # another run is running: wait for it to end
+            time.sleep(poll_seconds)
 
 
 def still_running(run_id: int) -> bool:

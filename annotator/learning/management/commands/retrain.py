@@ -1,35 +1,103 @@
 import json
+import time
 
+import redis
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rq import Worker
+from rq.job import Job
 
 from annotator.errors import Unavailable
 from annotator.learning import policy
-from annotator.learning.models import TrainingRun
+from annotator.learning.models import ModelVersion, TrainingRun
 
 
 class Command(BaseCommand):
-    help = "Queue a training run for a worker, or with --wait run it here and print the result."
+    help = (
+        "Queue a training run for a worker. With --wait, follow it to the end and print the "
+        "result (it trains here only when no worker listens to the training queue)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--wait", action="store_true", help="train in the foreground")
+        parser.add_argument("--wait", action="store_true", help="wait for the run's result")
 
     def handle(self, *args, **options) -> None:
+        workers = _training_workers()
         try:
             run, created = policy.request_training(
-                TrainingRun.Trigger.MANUAL, send_now=not options["wait"]
+                TrainingRun.Trigger.MANUAL, send_now=bool(workers)
             )
         except Unavailable as exc:
             raise CommandError(str(exc)) from exc
+        state = "queued" if created else "already queued"
         if not options["wait"]:
-            state = "queued" if created else "already queued"
             self.stdout.write(f"training run {run.pk} {state}; a worker will train it")
             return
-        if not created:
-            raise CommandError(f"training run {run.pk} is already queued for a worker")
-        from annotator.learning.tasks import train  # torch: only when training here
+        if workers:
+            self.stdout.write(f"training run {run.pk} {state}; following it on the worker")
+            self.follow(run)
+        else:
+            self.stdout.write(f"training run {run.pk}: no worker listens, training here")
+            from annotator.learning.tasks import train  # torch: only when training here
 
-        try:
-            summary = train(run.pk)
-        except Exception as exc:
-            raise CommandError(f"training run {run.pk} failed: {exc}") from exc
-        self.stdout.write(json.dumps({"run": run.pk, **(summary or {})}, indent=2))
+            try:
+                train(run.pk)
+            except Exception as exc:
+                raise CommandError(f"training run {run.pk} failed: {exc}") from exc
+        run.refresh_from_db()
+        self.report(run)
+
+    def follow(self, run: TrainingRun) -> None:
+        """Print the job's progress until the run has ended."""
+        last = ""
+        connection = policy.redis_connection()
+        while run.status in (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING):
+            time.sleep(1)
+            run.refresh_from_db()
+            line = _progress_line(connection, run)
+            if line and line != last:
+                self.stdout.write(line)
+                last = line
+
+    def report(self, run: TrainingRun) -> None:
+        version = ModelVersion.objects.filter(run=run).first()
+        body = {
+            "run": run.pk,
+            "status": run.status,
+            "error": run.error,
+            "timings": run.timings,
+            "model_version": version.pk if version else None,
+            "model_status": version.status if version else None,
+            "decision": version.decision if version else None,
+            "validation": (
+                version.evaluations.filter(split="val").values_list("metrics", flat=True).first()
+                if version
+                else None
+            ),
+        }
+        self.stdout.write(json.dumps(body, indent=2))
+        if run.status != TrainingRun.Status.FINISHED:
+            raise CommandError(f"training run {run.pk} ended {run.status}: {run.error}")
+
+
+def _training_workers() -> list:
+    try:
+        return Worker.all(queue=policy.training_queue())
+    except redis.RedisError:
+        return []
+
+
+def _progress_line(connection, run: TrainingRun) -> str:
+    if not run.rq_job_id:
+        return f"run {run.pk}: {run.status} (waiting for the job queue)"
+    try:
+        meta = Job.fetch(run.rq_job_id, connection=connection).get_meta()
+    except Exception:  # the job's record expired or Redis hiccupped: the row still tells
+        return f"run {run.pk}: {run.status}"
+    if meta.get("stage") == "training":
+        return (
+            f"run {run.pk}: training epoch {meta.get('epoch')}/{meta.get('epochs')}, "
+            f"loss {meta.get('loss', 0):.3f}, {meta.get('seconds', 0):.0f} s"
+        )
+    if meta.get("stage") == "scoring":
+        return f"run {run.pk}: scoring {meta.get('scored')}/{meta.get('total')}"
+    return f"run {run.pk}: {run.status} {meta.get('stage', '')}".rstrip()

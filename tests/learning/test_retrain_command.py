@@ -1,0 +1,84 @@
+"""`manage.py retrain --wait`: follows the run on a worker, or trains here without one."""
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from annotator.imaging.ingest import ingest_paths
+from annotator.learning.models import TrainingRun
+from tests.conftest import database_url
+from tests.learning.test_training_job import label_from_manifest
+
+
+@pytest.fixture
+def labeled(tiny_cohort, alice, settings):
+    settings.TRAIN_EPOCHS, settings.TRAIN_INPUT_SIZE = 2, 64
+    dogs = sorted(p for p in tiny_cohort.iterdir() if p.is_dir())
+    ingest_paths(dogs[:4])
+    label_from_manifest(tiny_cohort, alice, ["train", "val"])
+
+
+def output_of(*args: str) -> str:
+    out = io.StringIO()
+    call_command("retrain", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_without_a_worker_it_trains_here_and_prints_the_result(labeled, rq_redis):
+    out = output_of("--wait")
+    assert "no worker listens, training here" in out
+    body = json.loads(out[out.index("{") :])
+    assert body["status"] == "finished"
+    assert body["model_status"] == "promoted"
+    assert body["validation"]["n"] > 0
+    assert TrainingRun.objects.get().status == TrainingRun.Status.FINISHED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_worker_it_follows_the_run_to_its_end(labeled, rq_redis, redis_url, data_dir):
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "rqworker", "training"],
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": redis_url,
+            "DACHS_DATA_DIR": str(data_dir),
+            "DACHS_TRAIN_EPOCHS": "2",
+            "DACHS_TRAIN_INPUT_SIZE": "64",
+        },
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        from annotator.learning.management.commands.retrain import _training_workers
+
+        for _ in range(100):
+            if _training_workers():
+                break
+            time.sleep(0.1)
+        out = output_of("--wait")
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    assert "following it on the worker" in out
+    body = json.loads(out[out.index("{") :])
+    assert body["status"] == "finished"
+    assert body["model_version"] is not None
+
+
+@pytest.mark.django_db
+def test_a_failed_run_is_an_error_with_its_reason(rq_redis):
+    with pytest.raises(CommandError, match="no labeled slices from training dogs yet"):
+        output_of("--wait")
