@@ -1,0 +1,132 @@
+"""The models page: training runs and their progress, model versions, the Table-2 report,
+and the admin's buttons (retrain, cancel, promote, roll back) as plain forms."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from annotator.accounts.roles import is_admin
+from annotator.errors import DomainError
+from annotator.learning import policy, progress, registry
+from annotator.learning.models import ModelVersion, TrainingRun
+from annotator.web.plots import roc_svg
+
+
+@login_required
+def models(request: HttpRequest) -> HttpResponse:
+    runs = list(TrainingRun.objects.order_by("-id")[:10])
+    active = [
+        r for r in runs if r.status in (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING)
+    ]
+    versions = Paginator(
+        ModelVersion.objects.select_related("run").prefetch_related("evaluations").order_by("-id"),
+        20,
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "web/models.html",
+        {
+            "runs": [(run, progress.of(run)) for run in runs],
+            "refresh": bool(active),
+            "versions": [(v, _macro(v, "val"), _macro(v, "test")) for v in versions],
+            "page": versions,
+            "can_manage": is_admin(request.user),
+        },
+    )
+
+
+@login_required
+def report(request: HttpRequest, model_id: int) -> HttpResponse:
+    version = get_object_or_404(ModelVersion, pk=model_id)
+    evaluation = version.evaluations.filter(split="test").first()
+    body = evaluation.metrics if evaluation else None
+    table = _table(body) if body else None
+    curves = (
+        {finding: roc_svg(curve) for finding, curve in body.get("roc", {}).items()} if body else {}
+    )
+    return render(
+        request,
+        "web/model_report.html",
+        {"version": version, "report": body, "table": table, "curves": curves},
+    )
+
+
+def _macro(version: ModelVersion, split: str) -> float | None:
+    for evaluation in version.evaluations.all():
+        if evaluation.split == split:
+            return evaluation.metrics.get("macro_auroc")
+    return None
+
+
+COLUMNS = [("sagittal", "T1W"), ("sagittal", "T2W"), ("transverse", "T1W"), ("transverse", "T2W")]
+
+
+def _table(body: dict) -> dict:
+    """Rows of the reference study's Table 2: one per finding, one cell per plane×weighting."""
+    cells = {(c["finding"], c["plane"], c["sequence"]): c for c in body.get("cells", [])}
+    return {
+        "columns": COLUMNS,
+        "rows": [
+            (finding, [cells.get((finding, plane, sequence)) for plane, sequence in COLUMNS])
+            for finding in body.get("classes", [])
+        ],
+    }
+
+
+def _admin_action(request: HttpRequest, action, success: str) -> HttpResponse:
+    if not is_admin(request.user):
+        raise PermissionDenied("Only an administrator can do this.")
+    try:
+        action()
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, success)
+    return redirect("models")
+
+
+@require_POST
+@login_required
+def retrain(request: HttpRequest) -> HttpResponse:
+    return _admin_action(
+        request,
+        lambda: policy.request_training(TrainingRun.Trigger.MANUAL, request.user),
+        "Training requested: a worker picks it up.",
+    )
+
+
+@require_POST
+@login_required
+def cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(TrainingRun, pk=run_id)
+    return _admin_action(
+        request, lambda: policy.cancel(run, request.user), f"Training run {run.pk} cancelled."
+    )
+
+
+@require_POST
+@login_required
+def promote(request: HttpRequest, model_id: int) -> HttpResponse:
+    version = get_object_or_404(ModelVersion, pk=model_id)
+
+    def act() -> None:
+        registry.promote_by_hand(version, request.user)
+        policy.request_scoring(version)
+
+    return _admin_action(request, act, f"Model v{version.pk} is served now.")
+
+
+@require_POST
+@login_required
+def roll_back(request: HttpRequest, model_id: int) -> HttpResponse:
+    version = get_object_or_404(ModelVersion, pk=model_id)
+
+    def act() -> None:
+        before = registry.roll_back(version, request.user)
+        policy.request_scoring(before)
+
+    return _admin_action(request, act, f"Rolled back from model v{version.pk}.")
