@@ -73,3 +73,21 @@ class Instance(models.Model):
 
     def __str__(self) -> str:
         return self.sop_instance_uid
+
+
+class CanalBox(models.Model):
+    """Where the vertebral canal lies on a slice, in image pixels: what the spine localiser
+    learns from. Anatomy, not a diagnosis: imported with the labels' manifest."""
+
+    instance = models.OneToOneField(Instance, on_delete=models.CASCADE, related_name="canal_box")
+    x = models.FloatField()
+    y = models.FloatField()
+    width = models.FloatField()
+    height = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"canal of slice {self.instance_id}: {self.width:.0f}×{self.height:.0f} px"
+
+    def as_list(self) -> list[float]:
+        return [self.x, self.y, self.width, self.height]

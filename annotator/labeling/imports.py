@@ -31,7 +31,7 @@ from django.db import transaction
 
 from annotator.audit.log import record
 from annotator.errors import Invalid, NotFound
-from annotator.imaging.models import Instance
+from annotator.imaging.models import CanalBox, Instance
 from annotator.labeling.models import Label
 from annotator.labeling.services import MAX_BOXES, LabelContent, latest
 from annotator.vocab import FINDINGS, CantTell
@@ -134,12 +134,15 @@ def _check_header(columns: list[str], name: str) -> None:
             raise Invalid(f"{name} has the column {column} more than once")
 
 
-def import_file(path: Path | str, user: AbstractBaseUser) -> ImportReport:
-    return import_rows(read_csv(path), user, source=Path(path).name)
+def import_file(path: Path | str, user: AbstractBaseUser, canal_only: bool = False) -> ImportReport:
+    return import_rows(read_csv(path), user, source=Path(path).name, canal_only=canal_only)
 
 
 def import_rows(
-    rows: Iterable[tuple[int, dict]], user: AbstractBaseUser, source: str
+    rows: Iterable[tuple[int, dict]],
+    user: AbstractBaseUser,
+    source: str,
+    canal_only: bool = False,
 ) -> ImportReport:
     """Import (line, row) pairs as `user`'s labels; a bad row is reported, the rest go in."""
     if not user.is_active:
@@ -148,7 +151,7 @@ def import_rows(
     for line, row in rows:
         report.rows += 1
         try:
-            created = _import_row(line, row, user, source)
+            created = _import_row(line, row, user, source, canal_only)
         except Invalid as exc:
             report.errors.append(RowError(line, str(exc)))
             continue
@@ -163,17 +166,24 @@ def import_rows(
     return report
 
 
-def _import_row(line: int, row: dict, user: AbstractBaseUser, source: str) -> bool:
+def _import_row(
+    line: int, row: dict, user: AbstractBaseUser, source: str, canal_only: bool = False
+) -> bool:
     if row.get(None):
         raise Invalid(f"the row has {len(row[None])} more cells than the header")
     uid = _cell(row, UID_COLUMN).strip()
     if not uid:
         raise Invalid(f"{UID_COLUMN} is empty")
-    content = row_content(row)
+    canal = _canal_box(_cell(row, "canal_box"))
+    content = row_content(row) if not canal_only else None
     with transaction.atomic():
         instance = Instance.objects.filter(sop_instance_uid=uid).first()
         if instance is None:
             raise Invalid("unknown sop_instance_uid: no such slice has been ingested")
+        if canal is not None:
+            _store_canal_box(instance, canal)
+        if content is None:
+            return canal is not None
         # Serialises with submits and edits of the same slice, as the label API does.
         items.lock_item(instance.pk)
         content.check(instance)
@@ -209,6 +219,31 @@ def _import_row(line: int, row: dict, user: AbstractBaseUser, source: str) -> bo
             boxes=len(label.boxes),
         )
     return True
+
+
+def _canal_box(text: str) -> dict | None:
+    """The `canal_box` cell: {"x", "y", "width", "height"} in image pixels, or None."""
+    if not text.strip():
+        return None
+    try:
+        box = json.loads(text)
+    except ValueError:
+        raise Invalid("canal_box is not valid JSON") from None
+    if box is None:  # the canal is not on this slice (a far-lateral sagittal slice)
+        return None
+    if not isinstance(box, dict):
+        raise Invalid('canal_box must be an object {"x", "y", "width", "height"}')
+    values = {k: _coordinate(box.get(k), f"canal_box {k}") for k in ("x", "y", "width", "height")}
+    if values["width"] <= 0 or values["height"] <= 0:
+        raise Invalid("canal_box needs a width and a height above 0")
+    return values
+
+
+def _store_canal_box(instance: Instance, box: dict) -> None:
+    right, bottom = box["x"] + box["width"], box["y"] + box["height"]
+    if right > instance.columns or bottom > instance.rows:
+        raise Invalid(f"canal_box lies outside the {instance.columns}×{instance.rows} image")
+    CanalBox.objects.update_or_create(instance=instance, defaults=box)
 
 
 def row_content(row: dict) -> LabelContent:

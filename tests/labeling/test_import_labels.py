@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from pydicom.data import get_testdata_file
 
 from annotator.audit.models import AuditEvent
 from annotator.imaging.ingest import ingest_paths
@@ -235,11 +236,11 @@ def test_line_numbers_count_lines_of_the_file_not_rows(tmp_path, alice, slices):
 
 
 def test_only_the_columns_it_knows_are_read(tmp_path, alice, slices):
-    # The future manifest's extra columns, and a single `finding` instead of `findings`.
+    # Columns it does not know, and a single `finding` instead of `findings`.
     path = write_csv(
         tmp_path / "manifest.csv",
-        [{"sop_instance_uid": slices[0].sop_instance_uid, "finding": "ivdp", "canal_box": "[1,2]"}],
-        columns=["patient_id", "sop_instance_uid", "finding", "canal_box"],
+        [{"sop_instance_uid": slices[0].sop_instance_uid, "finding": "ivdp", "scanner": "[1,2]"}],
+        columns=["patient_id", "sop_instance_uid", "finding", "scanner"],
     )
 
     assert run_import(path)["imported"] == 1
@@ -324,3 +325,28 @@ def test_a_missing_file_is_refused(tmp_path, alice):
             "alice",
             stdout=io.StringIO(),
         )
+
+
+def test_canal_boxes_are_imported_with_the_labels_or_alone(alice, tmp_path):
+    from annotator.imaging.models import CanalBox
+
+    ingest_paths([Path(get_testdata_file("MR_small.dcm", download=False))])
+    instance = Instance.objects.get()
+    csv_file = tmp_path / "canal.csv"
+    header = "sop_instance_uid,finding,canal_box\n"
+    box = '"{""x"": %d, ""y"": 4, ""width"": 10, ""height"": 50}"'
+    csv_file.write_text(f"{header}{instance.sop_instance_uid},ivde,{box % 20}\n")
+    out = io.StringIO()
+    call_command(
+        "import_labels", str(csv_file), "--annotator", "alice", "--canal-boxes-only", stdout=out
+    )
+    assert CanalBox.objects.get(instance=instance).as_list() == [20.0, 4.0, 10.0, 50.0]
+    assert Label.objects.count() == 0  # the diagnosis stays for the vets to give
+    csv_file.write_text(f"{header}{instance.sop_instance_uid},ivde,{box % 60}\n")
+    report = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "import_labels", str(csv_file), "--annotator", "alice", "--json", stdout=report
+        )
+    errors = json.loads(report.getvalue())["errors"]
+    assert errors == [{"line": 2, "error": "canal_box lies outside the 64×64 image"}]

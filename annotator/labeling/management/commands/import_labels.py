@@ -10,7 +10,8 @@ from annotator.labeling import imports
 class Command(BaseCommand):
     help = (
         "Import existing labels from a CSV (the cohort manifest's format: sop_instance_uid, "
-        "findings or finding, optional cant_tell, boxes, comment) as one reader's labels."
+        "findings or finding, optional cant_tell, boxes, comment, canal_box) as one reader's "
+        "labels."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -19,12 +20,19 @@ class Command(BaseCommand):
             "--annotator", required=True, help="username of the (active) reader the labels are by"
         )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument(
+            "--canal-boxes-only",
+            action="store_true",
+            help="import only the canal_box column (what the spine localiser learns from)",
+        )
 
     def handle(self, *args, **options) -> None:
         try:
             user = imports.annotator(options["annotator"])
             rows = imports.read_csv(options["file"])
-            report = imports.import_rows(rows, user, source=options["file"].name)
+            report = imports.import_rows(
+                rows, user, source=options["file"].name, canal_only=options["canal_boxes_only"]
+            )
         except DomainError as exc:
             raise CommandError(str(exc)) from None
         if options["json"]:
