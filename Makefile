@@ -47,7 +47,6 @@ format: setup
 	$(BIN)/ruff format .
 
 bench: setup
-	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_demo_round.py
 	$(BIN)/python bench/bench_label_latency.py
 

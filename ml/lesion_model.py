@@ -3,24 +3,23 @@
 Saved as a dict of plain values and tensors, so ``torch.load(..., weights_only=True)`` reads
 it without running pickled code from disk; written atomically, so a reader sees the old file
 or the new, never half. Everything a prediction needs travels in the file: the vocabularies
-that turn "sagittal"/"T2W" into the classifier's indices, and the crop size and margin the
-classifier was trained with.
+that turn "sagittal"/"T2W" into the classifier's indices, and the tile size and stride the
+classifier was trained with (see ml/tiles.py).
 """
 
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ml.checkpoint import _check_plain
-from ml.localiser import Localiser, LocaliserConfig, canal_crops, locate
+from ml.checkpoint import check_plain, save_atomically
+from ml.localiser import Localiser, LocaliserConfig, locate
 from ml.multilabel import ClassifierConfig, LesionNet, predict
+from ml.tiles import slice_max, slice_tiles
 
-FORMAT = 2  # ml/checkpoint.py (SliceNet) is format 1; bump when this layout changes
+FORMAT = 2  # format 1 was the single-network SliceNet; bump when this layout changes
 
 
 @dataclass
@@ -31,8 +30,8 @@ class LesionModel:
     planes: list[str]  # plane vocabulary: index i is one-hot position i
     sequences: list[str]  # weighting vocabulary
     thresholds: np.ndarray  # (K,) a finding is called when its probability is >= this
-    crop_size: int  # side of the classifier's input crop, pixels
-    margin: int  # pixels kept around the canal box when cropping
+    crop_size: int  # side of the classifier's input tile, pixels (native resolution)
+    stride: int  # pixels between tiles along the canal
     step: int = 0
     extra: dict = field(default_factory=dict)  # plain values only (metrics, data versions)
 
@@ -54,17 +53,32 @@ class LesionModel:
         sequences: Sequence[str],
     ) -> tuple[np.ndarray, np.ndarray]:
         """Raw slices (each (H, W)) with their series' plane and weighting names ->
-        (probabilities (N, K), canal boxes (N, 4) pixel x, y, w, h)."""
-        plane_idx = np.array([self.planes.index(p) for p in planes], dtype=np.int64)
-        seq_idx = np.array([self.sequences.index(s) for s in sequences], dtype=np.int64)
+        (probabilities (N, K), canal boxes (N, 4) pixel x, y, w, h).
+
+        Each slice is cut into tiles along the canal the localiser finds; a slice's
+        probability for a finding is its most suspicious tile's."""
         boxes = locate(self.localiser, pixel_arrays)
-        crops = canal_crops(pixel_arrays, boxes, self.crop_size, self.margin)
-        return predict(self.classifier, crops, plane_idx, seq_idx), boxes
+        tiles, counts, plane_idx, seq_idx = [], [], [], []
+        for image, box, plane, sequence in zip(pixel_arrays, boxes, planes, sequences, strict=True):
+            cut, _ = slice_tiles(image, box, self.crop_size, self.stride)
+            tiles.append(cut)
+            counts.append(len(cut))
+            plane_idx += [self.planes.index(plane)] * len(cut)
+            seq_idx += [self.sequences.index(sequence)] * len(cut)
+        if not tiles:
+            return np.zeros((0, len(self.lesions))), boxes
+        probs = predict(
+            self.classifier,
+            np.concatenate(tiles),
+            np.array(plane_idx, dtype=np.int64),
+            np.array(seq_idx, dtype=np.int64),
+        )
+        return slice_max(probs, counts), boxes
 
 
 def save_lesion_model(path: str | os.PathLike, model: LesionModel) -> None:
     """Write the model atomically to ``path`` (parent directories are created)."""
-    _check_plain(model.extra, "extra")
+    check_plain(model.extra, "extra")
     ckpt = {
         "format": FORMAT,
         "classifier": model.classifier.state_dict(),
@@ -76,26 +90,14 @@ def save_lesion_model(path: str | os.PathLike, model: LesionModel) -> None:
         "sequences": [str(n) for n in model.sequences],
         "preprocess": {
             "crop_size": int(model.crop_size),
-            "margin": int(model.margin),
+            "stride": int(model.stride),
             "localiser_size": int(model.localiser.config.in_size),
         },
         "thresholds": [float(t) for t in model.thresholds],
         "step": int(model.step),
         "extra": model.extra,
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # the temp file sits in the same directory so os.replace is a rename on one filesystem
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(ckpt, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_atomically(ckpt, path)
 
 
 def load_lesion_model(path: str | os.PathLike, device: str = "cpu") -> LesionModel:
@@ -118,7 +120,7 @@ def load_lesion_model(path: str | os.PathLike, device: str = "cpu") -> LesionMod
         sequences=list(ckpt["sequences"]),
         thresholds=np.asarray(ckpt["thresholds"], dtype=np.float64),
         crop_size=int(pre["crop_size"]),
-        margin=int(pre["margin"]),
+        stride=int(pre["stride"]),
         step=int(ckpt["step"]),
         extra=ckpt["extra"],
     )

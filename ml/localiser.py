@@ -21,8 +21,24 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ml.model import ConvBlock
 from ml.preprocess import normalise_intensity, resize, to_model_input
+
+
+class ConvBlock(nn.Module):
+    """3×3 convolution, batch norm, ReLU, and an optional 2×2 max pool."""
+
+    def __init__(self, c_in: int, c_out: int, pool: bool) -> None:
+        super().__init__()
+        # no conv bias: the batch norm that follows has its own
+        self.conv = nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+        self.pool = pool
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.bn(self.conv(x)))  # (B, c_out, H, W)
+        if self.pool:
+            x = F.max_pool2d(x, 2)  # (B, c_out, H/2, W/2)
+        return x
 
 
 @dataclass

@@ -79,11 +79,13 @@ class LesionNet(nn.Module):
     def n_features(self) -> int:
         return 8 * self.config.width
 
+    def feature_maps(self, x: torch.Tensor) -> torch.Tensor:
+        """The last stage's maps (B, 8*width, S/8, S/8) of crops x (B, 1, S, S)."""
+        return self.stages(self.stem(x))
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled image features (B, 8*width) of crops x (B, 1, S, S)."""
-        x = self.stem(x)  # (B, w, S, S)
-        x = self.stages(x)  # (B, 8w, S/8, S/8)
-        return x.mean(dim=(2, 3))  # (B, 8w)
+        return self.feature_maps(x).mean(dim=(2, 3))  # (B, 8w)
 
     def head(
         self, feats: torch.Tensor, plane: torch.Tensor, sequence: torch.Tensor

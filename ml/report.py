@@ -20,16 +20,32 @@ Conventions used throughout:
   thresholding that score at ``1 - t`` matches "no lesion above t" when all thresholds are t.
 """
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
-
-from ml.evaluate import wilson_interval
 
 UNREMARKABLE = "unremarkable"
 
 
 # --- small helpers ------------------------------------------------------------------------
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """Wilson score interval for a proportion (95% for z=1.96); None when n is 0.
+
+    Preferred over the normal approximation because it stays inside 0..1 and behaves at
+    small n and at 0% or 100%, which per-class counts in a small study often hit.
+    """
+    if n == 0:
+        return None
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must lie in 0..n, got {successes}/{n}")
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def _ratio(num: int, den: int) -> float | None:

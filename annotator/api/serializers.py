@@ -187,6 +187,7 @@ def item_payload(instance: Instance, prediction: dict | None) -> dict:
             "sop_instance_uid": instance.sop_instance_uid,
             "index": index,
             "dicom_url": dicom_url(instance.pk),
+            "heatmap_url": reverse("slice-heatmap", args=[instance.pk]),
             "rows": instance.rows,
             "columns": instance.columns,
         },

@@ -10,6 +10,7 @@ urlpatterns = [
         "annotations/<int:label_id>/withdraw/", labeling.label_withdraw, name="annotation-withdraw"
     ),
     path("slices/<int:slice_id>/dicom/", imaging.slice_dicom, name="slice-dicom"),
+    path("slices/<int:slice_id>/heatmap/", imaging.slice_heatmap, name="slice-heatmap"),
     path("models/", learning.ModelVersionList.as_view(), name="model-list"),
     path("training-runs/", learning.TrainingRunList.as_view(), name="training-run-list"),
     path("models/retrain/", learning.retrain, name="model-retrain"),

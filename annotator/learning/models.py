@@ -147,3 +147,23 @@ class Score(models.Model):
 
     def __str__(self) -> str:
         return f"slice {self.instance_id}, model v{self.model_id}: {self.measure} {self.value:.3f}"
+
+
+class Heatmap(models.Model):
+    """Where one model version looked on one slice for the finding it found most likely:
+    a class activation map, 0..255, at most HEATMAP_SIDE pixels on its longer side."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="heatmaps")
+    model = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="heatmaps")
+    finding = models.CharField(max_length=16)
+    width = models.PositiveSmallIntegerField()
+    height = models.PositiveSmallIntegerField()
+    data = models.BinaryField(help_text="zlib-compressed uint8, row by row")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "model"], name="one_heatmap_per_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"heatmap of slice {self.instance_id}, model v{self.model_id}: {self.finding}"

@@ -13,13 +13,14 @@ NEOPLASIA = Finding.NEOPLASIA.value
 FINDINGS = [UNREMARKABLE, IVDE, IVDP, FCE_ANNPE, SYRINGOMYELIA, NEOPLASIA]
 
 # Share of dogs per diagnosis; roughly the mix of a thoracolumbar referral caseload.
+# Neoplasia and syringomyelia are rare, as in practice.
 FREQUENCY = {
-    UNREMARKABLE: 0.15,
-    IVDE: 0.35,
-    IVDP: 0.15,
-    FCE_ANNPE: 0.13,
-    SYRINGOMYELIA: 0.08,
-    NEOPLASIA: 0.14,
+    UNREMARKABLE: 0.18,
+    IVDE: 0.38,
+    IVDP: 0.17,
+    FCE_ANNPE: 0.14,
+    SYRINGOMYELIA: 0.05,
+    NEOPLASIA: 0.08,
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MATRIX = 128  # rows = columns; small on purpose so a cohort writes in seconds
+MATRIX = 256  # rows = columns unless a plan says otherwise (plans use 256-512)
 
 
 def rotation_about_x(degrees: float) -> np.ndarray:
@@ -79,20 +79,22 @@ class SliceGeometry:
 
 
 def _plane_at(
-    centre: np.ndarray, row: np.ndarray, col: np.ndarray, spacing: float
+    centre: np.ndarray, row: np.ndarray, col: np.ndarray, spacing: float, matrix: int
 ) -> SliceGeometry:
-    half = (MATRIX - 1) / 2 * spacing
+    half = (matrix - 1) / 2 * spacing
     position = centre - half * row - half * col
     return SliceGeometry(
         position=tuple(float(v) for v in np.round(position, 4)),  # type: ignore[arg-type]
         row_cosines=tuple(float(v) for v in np.round(row, 6)),  # type: ignore[arg-type]
         column_cosines=tuple(float(v) for v in np.round(col, 6)),  # type: ignore[arg-type]
         spacing_mm=spacing,
+        rows=matrix,
+        columns=matrix,
     )
 
 
 def sagittal_stack(
-    centre: np.ndarray, slices: int, step_mm: float, spacing_mm: float
+    centre: np.ndarray, slices: int, step_mm: float, spacing_mm: float, matrix: int = MATRIX
 ) -> list[SliceGeometry]:
     """Parallel sagittal planes stepping along the normal (the dog's right, -x).
 
@@ -102,11 +104,18 @@ def sagittal_stack(
     row, col = np.array([0.0, 0.0, -1.0]), np.array([0.0, -1.0, 0.0])
     normal = np.cross(row, col)
     first = centre - (slices - 1) / 2 * step_mm * normal
-    return [_plane_at(first + k * step_mm * normal, row, col, spacing_mm) for k in range(slices)]
+    return [
+        _plane_at(first + k * step_mm * normal, row, col, spacing_mm, matrix) for k in range(slices)
+    ]
 
 
 def transverse_block(
-    centre: np.ndarray, slices: int, step_mm: float, spacing_mm: float, tilt_degrees: float
+    centre: np.ndarray,
+    slices: int,
+    step_mm: float,
+    spacing_mm: float,
+    tilt_degrees: float,
+    matrix: int = MATRIX,
 ) -> list[SliceGeometry]:
     """A block of transverse planes around `centre`, tilted in y-z to meet a disc space.
 
@@ -118,4 +127,6 @@ def transverse_block(
     col = rotate @ np.array([0.0, -1.0, 0.0])
     normal = np.cross(row, col)
     first = centre - (slices - 1) / 2 * step_mm * normal
-    return [_plane_at(first + k * step_mm * normal, row, col, spacing_mm) for k in range(slices)]
+    return [
+        _plane_at(first + k * step_mm * normal, row, col, spacing_mm, matrix) for k in range(slices)
+    ]

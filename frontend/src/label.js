@@ -29,6 +29,8 @@ const state = {
   busy: false, // a claim or a submit is in flight
   lastSaved: "",
   watchdog: null,
+  heatmap: null, // the target slice's heatmap image, once loaded
+  heatmapOn: false, // toggled with H
 };
 let viewer = null;
 
@@ -61,6 +63,8 @@ function updateControls() {
 
 function resetClaim() {
   clearTimeout(state.watchdog);
+  state.heatmap = null;
+  viewer?.setOverlay(null);
   Object.assign(state, { claim: null, imageIds: [], targetIndex: -1, rendered: false, targetFailed: false });
   viewerElement.removeAttribute("data-rendered-slice");
   viewerElement.removeAttribute("data-target-slice");
@@ -114,6 +118,37 @@ async function showClaim(claim) {
     }
   }, RENDER_TIMEOUT_MS);
   await viewer.showStack(state.imageIds, state.targetIndex);
+  loadHeatmap(claim);
+}
+
+/** The served model's heatmap of the target slice (404 until it has scored the slice). */
+function loadHeatmap(claim) {
+  const status = document.getElementById("heatmap-status");
+  status.textContent = "";
+  if (!claim.prediction || !claim.slice.heatmap_url) return;
+  const image = new Image();
+  image.onload = () => {
+    if (state.claim !== claim) return;
+    state.heatmap = image;
+    status.textContent = "Heatmap available: press H to show where the model looked.";
+    showHeatmap();
+  };
+  image.src = claim.slice.heatmap_url;
+}
+
+function showHeatmap() {
+  if (!viewer) return;
+  const claim = state.claim;
+  if (!state.heatmapOn || !state.heatmap || !claim) {
+    viewer.setOverlay(null);
+    return;
+  }
+  viewer.setOverlay({
+    imageId: state.imageIds[state.targetIndex],
+    image: state.heatmap,
+    columns: claim.slice.columns,
+    rows: claim.slice.rows,
+  });
 }
 
 function onImageRendered(index, imageId) {
@@ -173,6 +208,9 @@ function onKeyDown(event) {
   if (!viewer || !state.imageIds.length) return;
   if (event.key === "t" || event.key === "T") {
     viewer.goTo(state.targetIndex);
+  } else if (event.key === "h" || event.key === "H") {
+    state.heatmapOn = !state.heatmapOn;
+    showHeatmap();
   } else if (event.key === "ArrowUp" || event.key === "ArrowLeft") {
     event.preventDefault();
     viewer.goTo(viewer.currentIndex() - 1);

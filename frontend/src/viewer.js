@@ -4,6 +4,7 @@ import {
   RenderingEngine,
   eventTarget,
   init as coreInit,
+  utilities as coreUtilities,
 } from "@cornerstonejs/core";
 import { init as dicomImageLoaderInit } from "@cornerstonejs/dicom-image-loader";
 import {
@@ -93,6 +94,33 @@ export function createViewer(element, { onImageChange, onImageRendered, onLoadEr
   element.addEventListener("contextmenu", (event) => event.preventDefault());
   new ResizeObserver(() => engine.resize(true, true)).observe(element);
 
+  // The heatmap: an image stretched over the slice's pixel grid, drawn on a canvas above the
+  // viewport and redrawn whenever the image moves (zoom, pan, scroll, resize).
+  const overlay = document.createElement("canvas");
+  overlay.className = "heatmap-overlay";
+  overlay.setAttribute("aria-hidden", "true");
+  element.appendChild(overlay);
+  let heat = null; // {imageId, image, columns, rows} or null
+
+  function drawOverlay() {
+    const width = element.clientWidth;
+    const height = element.clientHeight;
+    if (overlay.width !== width || overlay.height !== height) {
+      overlay.width = width;
+      overlay.height = height;
+    }
+    const context = overlay.getContext("2d");
+    context.clearRect(0, 0, width, height);
+    if (!heat || shownImageId !== heat.imageId) return;
+    // The corners of the pixel grid, (0, 0) and (columns, rows), on the canvas.
+    const [x0, y0] = viewport.worldToCanvas(coreUtilities.imageToWorldCoords(heat.imageId, [0, 0]));
+    const [x1, y1] = viewport.worldToCanvas(
+      coreUtilities.imageToWorldCoords(heat.imageId, [heat.columns, heat.rows]),
+    );
+    context.imageSmoothingEnabled = true;
+    context.drawImage(heat.image, Math.min(x0, x1), Math.min(y0, y1), Math.abs(x1 - x0), Math.abs(y1 - y0));
+  }
+
   let imageIds = [];
   // The imageId whose pixels were last handed to the viewport; IMAGE_RENDERED alone is not
   // proof, because the viewport also renders its empty background while an image loads.
@@ -105,6 +133,7 @@ export function createViewer(element, { onImageChange, onImageRendered, onLoadEr
   });
   element.addEventListener(Events.IMAGE_RENDERED, () => {
     if (shownImageId === null) return;
+    drawOverlay();
     const index = imageIds.indexOf(shownImageId);
     if (index >= 0 && viewport.getCurrentImageIdIndex() === index) onImageRendered(index, shownImageId);
   });
@@ -142,6 +171,13 @@ export function createViewer(element, { onImageChange, onImageRendered, onLoadEr
     },
     imageCount() {
       return imageIds.length;
+    },
+    /** Lay `image` (an HTMLImageElement) over the slice `imageId` of `columns` × `rows`
+     * pixels, or clear the overlay with null. */
+    setOverlay(value) {
+      heat = value;
+      element.dataset.heatmap = value ? "shown" : "hidden";
+      drawOverlay();
     },
   };
 }

@@ -1,5 +1,6 @@
 """The JSON API as the labeling page and other clients use it."""
 
+import io
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,39 @@ def test_model_lists_are_paginated(alice):
 def test_pages_send_a_content_security_policy(alice):
     response = client_for(alice).get("/accounts/login/")
     assert "script-src 'self' 'wasm-unsafe-eval'" in response["Content-Security-Policy"]
+
+
+def test_the_heatmap_of_the_served_model_comes_as_a_red_overlay(alice, series):
+    import zlib
+
+    import numpy as np
+
+    from annotator.learning import registry
+    from annotator.learning.models import Heatmap, ModelVersion
+
+    instance = series.instances.first()
+    client = client_for(alice)
+    assert client.get(f"/api/slices/{instance.pk}/heatmap/").status_code == 404
+    run = TrainingRun.objects.create(trigger="manual", status="finished")
+    model = ModelVersion.objects.create(run=run, checkpoint_key="ab/h.pt")
+    registry.promote_if_chosen(model, 0.9, None, None)
+    values = np.zeros((4, 8), dtype=np.uint8)
+    values[1, 2] = 255
+    Heatmap.objects.create(
+        instance=instance,
+        model=model,
+        finding="ivdp",
+        width=8,
+        height=4,
+        data=zlib.compress(values.tobytes()),
+    )
+    response = client.get(f"/api/slices/{instance.pk}/heatmap/")
+    assert response.status_code == 200
+    assert (response["Content-Type"], response["X-Finding"]) == ("image/png", "ivdp")
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(response.content))
+    assert image.size == (8, 4) and image.mode == "RGBA"
+    assert image.getpixel((2, 1))[3] > 150 and image.getpixel((0, 0))[3] == 0
+    body = client.post("/api/queue/next/").json()
+    assert body["slice"]["heatmap_url"].endswith("/heatmap/")

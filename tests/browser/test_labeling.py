@@ -115,3 +115,61 @@ def test_a_vet_labels_three_slices_with_the_keyboard(live_server, browser, tiny_
         int(labeled[2]): ["neoplasia"],
     }
     assert errors == []
+
+
+def test_the_vet_lays_the_models_heatmap_over_the_slice_with_h(
+    live_server, browser, tiny_cohort, alice
+):
+    import zlib
+
+    import numpy as np
+
+    from annotator.imaging.models import Instance
+    from annotator.learning import registry
+    from annotator.learning.models import Heatmap, ModelVersion, Prediction, TrainingRun
+
+    first_dog = sorted(p for p in tiny_cohort.iterdir() if p.is_dir())[0]
+    ingest_paths([first_dog])
+    run = TrainingRun.objects.create(trigger="manual", status="finished")
+    model = ModelVersion.objects.create(run=run, checkpoint_key="ab/h.pt")
+    registry.promote_if_chosen(model, 0.9, None, None)
+    values = np.zeros((32, 32), dtype=np.uint8)
+    values[8:24, 8:24] = 255  # a hot square in the middle of every slice
+    for instance in Instance.objects.all():
+        Prediction.objects.create(
+            instance=instance, model=model, finding="ivde", probabilities={"ivde": 0.9}
+        )
+        Heatmap.objects.create(
+            instance=instance,
+            model=model,
+            finding="ivde",
+            width=32,
+            height=32,
+            data=zlib.compress(values.tobytes()),
+        )
+    connections.close_all()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live_server.url}/label/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "alice-pass-123")
+    page.get_by_role("button", name="Log in").click()
+    rendered_slice(page)
+    page.wait_for_selector("#heatmap-status:has-text('press H')", timeout=20_000)
+
+    page.keyboard.press("h")
+    page.wait_for_selector("#viewer[data-heatmap=shown]")
+    page.wait_for_timeout(300)
+    shown = Image.open(io.BytesIO(page.locator("#viewer canvas").first.screenshot())).convert("RGB")
+    red, green, _ = (ImageStat.Stat(shown).mean[i] for i in range(3))
+    assert red > green + 5, "the heatmap's red does not show over the image"
+    page.keyboard.press("h")
+    page.wait_for_selector("#viewer[data-heatmap=hidden]")
+    page.wait_for_timeout(300)
+    hidden = Image.open(io.BytesIO(page.locator("#viewer canvas").first.screenshot())).convert(
+        "RGB"
+    )
+    red, green, _ = (ImageStat.Stat(hidden).mean[i] for i in range(3))
+    assert abs(red - green) < 2, "the heatmap stays after H hid it"
+    assert errors == []

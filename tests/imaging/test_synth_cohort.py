@@ -6,7 +6,12 @@ tests; the determinism test writes it a second time.
 
 import csv
 import io
+import json
 import re
+import struct
+import subprocess
+import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +19,20 @@ import pydicom
 import pytest
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
 
+from annotator.synth.anatomy import Tissue
 from annotator.synth.cohort import MANIFEST_COLUMNS, plan_cohort, write_cohort
 from annotator.synth.findings import FINDINGS
 from annotator.synth.geometry import SliceGeometry
-from annotator.synth.phantom import clean_signal, lesion_mask, tissue_labels
+from annotator.synth.phantom import (
+    MIN_LESION_PIXELS,
+    gaussian_blur,
+    render,
+    signal_change,
+    texture,
+    textured_signal,
+    tissue_labels,
+)
+from annotator.synth.preview import GAP, TILE, write_preview
 
 SEED, DOGS = 5, 6
 
@@ -55,6 +70,29 @@ def test_same_seed_gives_identical_bytes_and_another_seed_does_not(cohort: Path,
     other = files_under(tmp_path / "other")
     assert len(other) > 40
     assert set(other.values()).isdisjoint(first.values())
+
+
+def test_the_pool_does_not_change_a_byte(tmp_path: Path):
+    """Two forked workers (in a fresh interpreter, where nothing else runs threads) write
+    the same bytes as one process does."""
+    pooled = tmp_path / "pooled"
+    script = (
+        "import sys; from pathlib import Path; from annotator.synth.cohort import write_cohort; "
+        f"write_cohort(Path(sys.argv[1]), dogs=2, seed={SEED}, workers=2)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(pooled)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    write_cohort(tmp_path / "serial", dogs=2, seed=SEED, workers=1)
+    serial, forked = files_under(tmp_path / "serial"), files_under(pooled)
+    assert sorted(serial) == sorted(forked)
+    assert len([name for name in serial if name.endswith(".dcm")]) > 40
+    assert [name for name in serial if serial[name] != forked[name]] == []
 
 
 def test_manifest_lists_every_file_once_in_the_apps_vocabulary(
@@ -158,47 +196,137 @@ DIRECTION = {
 }
 
 
+def geometry_of(ds: pydicom.Dataset) -> SliceGeometry:
+    """The plane from the file's own headers, so wrong tags would miss the lesion."""
+    return SliceGeometry.from_header(
+        ds.ImagePositionPatient, ds.ImageOrientationPatient, ds.PixelSpacing[0], ds.Rows, ds.Columns
+    )
+
+
+def lesion_free(study, row: dict[str, str], geometry: SliceGeometry) -> np.ndarray:
+    """What the scanner draws at this plane without any lesion, before bias and noise."""
+    series = next(s for s in study.series if s.uid == row["series_instance_uid"])
+    normal = render(study.spine, (), geometry)
+    signal = textured_signal(normal.labels, row["sequence"], texture(study.spine, geometry))
+    return gaussian_blur(signal, series.acquisition.blur_px)
+
+
+def scanner_gain(pixels: np.ndarray, expected: np.ndarray, near: np.ndarray) -> float:
+    """Stored value per unit signal around a region (it absorbs the smooth bias field)."""
+    rows, cols = np.nonzero(near)
+    window = np.zeros_like(near)
+    window[max(rows.min() - 12, 0) : rows.max() + 13, max(cols.min() - 12, 0) : cols.max() + 13] = 1
+    reference = window & ~near & (expected > 0.15)
+    return float(np.median(pixels[reference] / expected[reference]))
+
+
 def test_a_slice_is_abnormal_exactly_where_it_shows_the_lesion_as_domain_md_says(
     manifest: list[dict[str, str]], headers: dict[str, pydicom.Dataset]
 ):
     studies = {study.patient.patient_id: study for study in plan_cohort(DOGS, SEED)}
-    checked = set()
+    checked, hidden = set(), 0
     for row in manifest:
         ds, study = headers[row["path"]], studies[row["patient_id"]]
-        if study.lesion is None:
-            assert row["finding"] == "unremarkable"
+        findings = row["findings"].split(";")
+        if not study.lesions:
+            assert findings == ["unremarkable"]
             continue
-        # The plane comes from the file's own headers, so wrong tags would miss the lesion.
-        geometry = SliceGeometry.from_header(
-            ds.ImagePositionPatient,
-            ds.ImageOrientationPatient,
-            ds.PixelSpacing[0],
-            ds.Rows,
-            ds.Columns,
+        assert set(findings) <= set(study.findings) | {"unremarkable"}, row["path"]
+        geometry = geometry_of(ds)
+        full, normal = render(study.spine, study.lesions, geometry), None
+        series = next(s for s in study.series if s.uid == row["series_instance_uid"])
+        change = signal_change(
+            full.labels,
+            tissue_labels(study.spine, (), geometry),
+            row["sequence"],
+            series.acquisition.blur_px,
         )
-        labels = tissue_labels(study.spine, study.lesion, geometry)
-        mask = lesion_mask(labels)
-        normal = clean_signal(tissue_labels(study.spine, None, geometry), row["sequence"])
-        # Part of a lesion can match what it replaces (a bulge over the annulus).
-        visible = mask & (np.abs(clean_signal(labels, row["sequence"]) - normal) > 0.1)
-        if row["finding"] == "unremarkable":
-            assert visible.sum() < 6, row["path"]  # at most a sliver nobody could call
-            continue
-
-        assert row["finding"] == study.finding
-        assert visible.sum() >= 6, row["path"]
         pixels = ds.pixel_array.astype(float)
-        rows, cols = np.nonzero(mask)
-        window = np.zeros_like(mask)
-        window[max(rows.min() - 8, 0) : rows.max() + 9, max(cols.min() - 8, 0) : cols.max() + 9] = 1
-        reference = window & ~mask & (normal > 0.15)
-        gain = float(np.median(pixels[reference] / normal[reference]))  # scanner scaling
-        assert np.abs(pixels[visible] / gain - normal[visible]).mean() > 0.1, row["path"]
-        sign = DIRECTION.get((row["finding"], row["sequence"]))
-        if sign is not None:
-            assert sign * (pixels[mask] / gain - normal[mask]).mean() > 0.15, row["path"]
-            checked.add((row["finding"], row["sequence"]))
+        for finding in study.findings:
+            owners = [n for n, x in enumerate(study.lesions, start=1) if x.finding == finding]
+            mask = np.isin(full.owner, owners)
+            # Part of a lesion can match what it replaces (a bulge over the annulus).
+            visible = mask & (np.abs(change) >= 0.1)
+            if finding not in findings and visible.sum() < MIN_LESION_PIXELS:
+                continue  # cut as a sliver at most: left out of the image
+            normal = lesion_free(study, row, geometry) if normal is None else normal
+            gain = scanner_gain(pixels, normal, mask)
+            shown = np.abs(pixels[visible] / gain - normal[visible]).mean()
+            if finding not in findings:
+                assert shown < 0.08, row["path"]  # a lesion too faint to label is not drawn
+                hidden += 1
+                continue
+            assert visible.sum() >= MIN_LESION_PIXELS, row["path"]
+            assert shown > 0.1, row["path"]
+            sign = DIRECTION.get((finding, row["sequence"]))
+            # IVDE's cord oedema is T2-bright, unlike the extruded material it comes with.
+            material = mask & (full.labels != Tissue.OEDEMA)
+            if sign is not None and material.sum() >= MIN_LESION_PIXELS:
+                shift = (pixels[material] / gain - normal[material]).mean()
+                assert sign * shift > 0.15, row["path"]
+                checked.add((finding, row["sequence"]))
     assert checked == set(DIRECTION)
+
+
+def test_the_manifest_findings_boxes_and_canal_box_parse_and_agree(
+    manifest: list[dict[str, str]], headers: dict[str, pydicom.Dataset]
+):
+    lesion_findings = [f for f in FINDINGS if f != "unremarkable"]
+    for row in manifest:
+        findings = row["findings"].split(";")
+        if findings == ["unremarkable"]:
+            assert row["finding"] == "unremarkable" and json.loads(row["boxes"]) == []
+        else:
+            assert "unremarkable" not in findings
+            assert findings == [f for f in lesion_findings if f in findings]  # vocabulary order
+            assert row["finding"] == findings[0]  # the primary finding
+        boxes = json.loads(row["boxes"])
+        assert {box["finding"] for box in boxes} == {f for f in findings if f in lesion_findings}
+        ds = headers[row["path"]]
+        canal = json.loads(row["canal_box"])
+        for box in [*boxes, *([canal] if canal else [])]:
+            assert box["width"] > 0 and box["height"] > 0
+            assert box["x"] >= 0 and box["x"] + box["width"] <= ds.Columns
+            assert box["y"] >= 0 and box["y"] + box["height"] <= ds.Rows
+    transverse = [json.loads(r["canal_box"]) for r in manifest if r["plane"] == "transverse"]
+    assert all(box is not None for box in transverse)  # every transverse slice cuts the canal
+    sagittal = [json.loads(r["canal_box"]) for r in manifest if r["plane"] == "sagittal"]
+    assert None in sagittal and any(box is not None for box in sagittal)
+
+
+def test_every_lesion_box_holds_visible_lesion_signal(
+    manifest: list[dict[str, str]], headers: dict[str, pydicom.Dataset]
+):
+    """In the written image, each box's mean differs from the lesion-free drawing of it."""
+    studies = {study.patient.patient_id: study for study in plan_cohort(DOGS, SEED)}
+    contrasts = []
+    for row in manifest:
+        boxes = json.loads(row["boxes"])
+        if not boxes:
+            continue
+        ds, study = headers[row["path"]], studies[row["patient_id"]]
+        normal = lesion_free(study, row, geometry_of(ds))
+        pixels = ds.pixel_array.astype(float)
+        for box in boxes:
+            inside = np.zeros(pixels.shape, dtype=bool)
+            inside[box["y"] : box["y"] + box["height"], box["x"] : box["x"] + box["width"]] = True
+            gain = scanner_gain(pixels, normal, inside)
+            contrast = abs((pixels[inside] / gain - normal[inside]).mean())
+            contrasts.append(contrast)
+            assert contrast > 0.05, (row["path"], box)
+    assert len(contrasts) > 20
+
+
+def test_the_preview_is_a_png_of_four_series_rows_per_dog(cohort: Path, tmp_path: Path):
+    path = write_preview(cohort, tmp_path / "sheet.png", dogs=2, per_row=3)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+    assert (width, depth, colour) == (3 * (TILE + GAP), 8, 2)
+    assert height == 2 * (4 * (TILE + GAP) + 3 * GAP)
+    assert data[-8:-4] == b"IEND"
+    raw = zlib.decompress(data[data.index(b"IDAT") + 4 : data.index(b"IEND") - 8])
+    assert len(raw) == height * (1 + 3 * width)
 
 
 def test_every_class_appears_once_there_are_six_dogs():
@@ -221,11 +349,16 @@ def test_command_prints_a_one_line_summary(tmp_path: Path):
 
     out = io.StringIO()
     call_command(
-        "synth_cohort", "--dogs", "1", "--out", str(tmp_path / "c"), "--seed", "2", stdout=out
+        "synth_cohort",
+        *("--dogs", "1", "--out", str(tmp_path / "c"), "--seed", "2"),
+        *("--preview", str(tmp_path / "sheet.png")),
+        stdout=out,
     )
     line = out.getvalue().strip()
     assert "\n" not in line
     assert line.startswith("Wrote 1 dogs, 4 series, ")
+    assert "median lesion area (mm²): " in line
     assert (tmp_path / "c" / "manifest.csv").exists()
+    assert (tmp_path / "sheet.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(CommandError, match="not empty"):
         call_command("synth_cohort", "--dogs", "1", "--out", str(tmp_path / "c"), stdout=out)

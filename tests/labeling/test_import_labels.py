@@ -55,7 +55,7 @@ def test_the_cohort_manifest_imports_the_slices_that_were_ingested(tiny_cohort, 
     with (tiny_cohort / "manifest.csv").open(encoding="utf-8") as handle:
         manifest = list(csv.DictReader(handle))
     mine = {
-        r["sop_instance_uid"]: r["finding"]
+        r["sop_instance_uid"]: r["findings"].split(";")
         for r in manifest
         if r["path"].startswith(first_dog.name + "/")
     }
@@ -72,7 +72,7 @@ def test_the_cohort_manifest_imports_the_slices_that_were_ingested(tiny_cohort, 
     )
     labels = Label.objects.select_related("instance")
     assert {label.instance.sop_instance_uid: label.findings for label in labels} == {
-        uid: [finding] for uid, finding in mine.items()
+        uid: findings for uid, findings in mine.items()
     }
     assert {(label.source, label.reader, label.author, label.version) for label in labels} == {
         ("import", alice, alice, 1)

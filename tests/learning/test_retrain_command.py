@@ -21,7 +21,7 @@ from tests.learning.test_training_job import label_from_manifest
 
 @pytest.fixture
 def labeled(tiny_cohort, alice, settings):
-    settings.TRAIN_EPOCHS, settings.TRAIN_INPUT_SIZE = 2, 64
+    settings.TRAIN_STEPS, settings.LOCALISER_STEPS = 30, 30
     dogs = sorted(p for p in tiny_cohort.iterdir() if p.is_dir())
     ingest_paths(dogs[:4])
     label_from_manifest(tiny_cohort, alice, ["train", "val"])
@@ -54,8 +54,8 @@ def test_with_a_worker_it_follows_the_run_to_its_end(labeled, rq_redis, redis_ur
             "DATABASE_URL": database_url(),
             "REDIS_URL": redis_url,
             "DACHS_DATA_DIR": str(data_dir),
-            "DACHS_TRAIN_EPOCHS": "2",
-            "DACHS_TRAIN_INPUT_SIZE": "64",
+            "DACHS_TRAIN_STEPS": "30",
+            "DACHS_LOCALISER_STEPS": "30",
         },
         start_new_session=True,
         stdout=subprocess.DEVNULL,

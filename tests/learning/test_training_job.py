@@ -12,12 +12,12 @@ from annotator.imaging import storage
 from annotator.imaging.ingest import ingest_paths
 from annotator.imaging.models import Instance
 from annotator.learning import policy
-from annotator.learning.models import ModelVersion, Score, TrainingRun
+from annotator.learning.models import Heatmap, ModelVersion, Score, TrainingRun
 from annotator.worklist.models import QueueItem
 from tests.conftest import client_for, database_url, run_manage
 from tests.factories import label_next
 
-TINY_TRAINING = {"DACHS_TRAIN_EPOCHS": "3", "DACHS_TRAIN_INPUT_SIZE": "64"}
+TINY_TRAINING = {"DACHS_TRAIN_STEPS": "40", "DACHS_LOCALISER_STEPS": "40"}
 
 
 def label_from_manifest(cohort: Path, user, splits: list[str], skip_dogs: int = 0) -> int:
@@ -91,6 +91,9 @@ def test_a_real_worker_trains_scores_and_the_queue_follows_its_uncertainty(
     assert held_out, "the test dogs' slices stay unlabeled"
     stored = dict(Score.objects.filter(model=model).values_list("instance_id", "value"))
     assert set(stored) == selected | held_out
+    heatmaps = Heatmap.objects.filter(model=model)
+    assert set(heatmaps.values_list("instance_id", flat=True)) == selected | held_out
+    assert all(0 < h.width <= 128 and 0 < h.height <= 128 for h in heatmaps)
 
     served = []
     while (label := label_next(bob, ["unremarkable"])) is not None:
@@ -114,7 +117,7 @@ def test_a_second_run_is_compared_with_the_served_model_on_the_same_validation_s
     from annotator.learning.tasks import train
 
     settings.QUEUE_LOOKAHEAD = 0
-    settings.TRAIN_EPOCHS, settings.TRAIN_INPUT_SIZE = 2, 64
+    settings.TRAIN_STEPS, settings.LOCALISER_STEPS = 30, 30
     ingest_paths([tiny_cohort])
     label_from_manifest(tiny_cohort, alice, ["train", "val"])
     first, _ = policy.request_training(TrainingRun.Trigger.MANUAL, send_now=False)

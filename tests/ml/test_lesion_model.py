@@ -21,7 +21,7 @@ def lesion_model() -> LesionModel:
         sequences=["T1W", "T2W"],
         thresholds=np.array([0.3, 0.6]),
         crop_size=32,
-        margin=4,
+        stride=24,
         step=120,
         extra={"val_macro_auroc": 0.91, "note": None},
     )
@@ -47,12 +47,12 @@ def test_round_trip_gives_identical_predictions(tmp_path, lesion_model):
         lesion_model.sequences,
     )
     np.testing.assert_array_equal(loaded.thresholds, [0.3, 0.6])
-    assert (loaded.crop_size, loaded.margin, loaded.step) == (32, 4, 120)
+    assert (loaded.crop_size, loaded.stride, loaded.step) == (32, 24, 120)
     assert loaded.extra == lesion_model.extra
     assert not loaded.classifier.training and not loaded.localiser.training
     # plain values only: the restricted unpickler reads it, so loading never runs code
     raw = torch.load(path, weights_only=True)
-    assert raw["preprocess"] == {"crop_size": 32, "margin": 4, "localiser_size": 32}
+    assert raw["preprocess"] == {"crop_size": 32, "stride": 24, "localiser_size": 32}
     assert [p.name for p in path.parent.iterdir()] == ["lesions-v1.pt"]  # no temp file left
 
 

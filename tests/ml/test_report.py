@@ -5,8 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ml.evaluate import wilson_interval
-from ml.report import auroc, calls, roc_curve, table2, youden_thresholds
+from ml.report import auroc, calls, roc_curve, table2, wilson_interval, youden_thresholds
 
 LESIONS = ["ivde", "syringomyelia"]
 THRESHOLDS = np.array([0.5, 0.5])
@@ -283,3 +282,26 @@ def test_shape_mismatches_raise_value_error():
     for bad in bad_calls:
         with pytest.raises(ValueError):
             bad()
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "expected"),
+    [
+        (8, 10, (0.4902, 0.9433)),
+        (0, 10, (0.0, 0.2775)),
+        (10, 10, (0.7225, 1.0)),
+        (50, 100, (0.4038, 0.5962)),
+    ],
+)
+def test_wilson_interval_known_values(k, n, expected):
+    low, high = wilson_interval(k, n)
+    assert low == pytest.approx(expected[0], abs=1e-4)
+    assert high == pytest.approx(expected[1], abs=1e-4)
+
+
+def test_wilson_interval_edge_cases():
+    assert wilson_interval(0, 0) is None
+    with pytest.raises(ValueError):
+        wilson_interval(11, 10)
+    narrow, wide = wilson_interval(8, 10, z=1.0), wilson_interval(8, 10, z=2.576)
+    assert wide[0] < narrow[0] and narrow[1] < wide[1]

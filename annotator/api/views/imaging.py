@@ -1,12 +1,13 @@
-"""Stored DICOM bytes for the viewer."""
+"""Stored DICOM bytes for the viewer, and the served model's heatmap over them."""
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 
 from annotator.accounts.permissions import IsAuthenticated
 from annotator.imaging import storage
 from annotator.imaging.models import Instance
+from annotator.learning import heatmaps
 
 
 @api_view(["GET"])
@@ -21,4 +22,19 @@ def slice_dicom(request: Request, slice_id: int) -> FileResponse:
         raise Http404("the DICOM file of this slice is missing from storage") from None
     response = FileResponse(fh, content_type="application/dicom")
     response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def slice_heatmap(request: Request, slice_id: int) -> HttpResponse:
+    """Where the served model looked on this slice, as a red RGBA PNG to lay over the image
+    (stretched to the slice's rows and columns); 404 until the served model has scored it."""
+    heatmap = heatmaps.served(slice_id)
+    if heatmap is None:
+        raise Http404("the served model has no heatmap of this slice")
+    response = HttpResponse(heatmaps.png(heatmap), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Model-Version"] = str(heatmap.model_id)
+    response["X-Finding"] = heatmap.finding
     return response

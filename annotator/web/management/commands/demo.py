@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from annotator import embedded_redis
 from annotator.imaging.ingest import ingest_paths
+from annotator.labeling import imports
 from annotator.synth.cohort import write_cohort
 from annotator.web.supervise import Supervisor
 
@@ -80,6 +81,12 @@ class Command(BaseCommand):
             f"ingest: {report.ingested} new slices, {report.skipped_existing} already present, "
             f"{len(report.errors)} errors"
         )
+        # The spine localiser learns where the canal is from these (anatomy, not diagnoses:
+        # the findings are left for the vets to give).
+        admin = get_user_model().objects.get(username="admin")
+        rows = imports.read_csv(cohort_dir / "manifest.csv")
+        canal = imports.import_rows(rows, admin, source="manifest.csv", canal_only=True)
+        self.stdout.write(f"canal boxes: {canal.imported} slices")
 
 
 def gunicorn_command(bind: str) -> list[str]:
