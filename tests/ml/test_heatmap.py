@@ -33,7 +33,9 @@ def test_the_map_is_the_head_weights_applied_to_the_last_maps():
     net = model.classifier
     with torch.no_grad():
         maps = net.feature_maps(torch.from_numpy(tiles[:, None]))
-        expected = torch.relu(torch.einsum("c,tchw->thw", net.head_fc.weight[1, : net.n_features], maps))
+        expected = torch.relu(
+            torch.einsum("c,tchw->thw", net.head_fc.weight[1, : net.n_features], maps)
+        )
     assert cams.shape == (3, 32, 32)
     # the upsampled map follows the coarse one, block by block
     coarse = cams.reshape(3, 4, 8, 4, 8).mean(axis=(2, 4)).ravel()
@@ -45,7 +47,7 @@ def test_the_slice_map_is_scaled_to_one_and_empty_away_from_the_canal():
     image = np.random.default_rng(2).normal(100, 10, (96, 160)).astype(np.float32)
     heat = slice_heatmap(model, image, finding=0)
     assert heat.shape == image.shape
-    assert 0.0 <= heat.min() and heat.max() <= 1.0
+    assert heat.min() >= 0.0 and heat.max() <= 1.0
     assert heat.max() in (0.0, 1.0)
     # tiles cover a band around the canal the localiser finds, not the whole slice
     assert (heat == 0).mean() > 0.3
