@@ -195,10 +195,10 @@ SCORE_JOB_TIMEOUT = env_int("DACHS_SCORE_JOB_TIMEOUT", 3600)
 # A candidate is promoted unless its validation macro AUROC is worse by more than this.
 PROMOTION_TOLERANCE = float(env_str("DACHS_PROMOTION_TOLERANCE", "0.01"))
 # The lesion model (sized for a 2-core CPU; a GPU worker takes more steps).
-TRAIN_STEPS = env_int("DACHS_TRAIN_STEPS", 300)
+TRAIN_STEPS = env_int("DACHS_TRAIN_STEPS", 800)
 TRAIN_TILE_SIZE = env_int("DACHS_TRAIN_TILE_SIZE", 64)
 TRAIN_TILE_STRIDE = env_int("DACHS_TRAIN_TILE_STRIDE", 48)
-TRAIN_MAX_NEGATIVE = env_int("DACHS_TRAIN_MAX_NEGATIVE", 2)  # lesion-free tiles kept per slice
+TRAIN_MAX_NEGATIVE = env_int("DACHS_TRAIN_MAX_NEGATIVE", 4)  # lesion-free tiles kept per slice
 LOCALISER_STEPS = env_int("DACHS_LOCALISER_STEPS", 400)
 LOCALISER_MAX_SLICES = env_int("DACHS_LOCALISER_MAX_SLICES", 1500)
 HEATMAP_SIDE = env_int("DACHS_HEATMAP_SIDE", 128)  # pixels on the stored map's longer side
