@@ -196,6 +196,7 @@ SCORE_JOB_TIMEOUT = env_int("DACHS_SCORE_JOB_TIMEOUT", 3600)
 PROMOTION_TOLERANCE = float(env_str("DACHS_PROMOTION_TOLERANCE", "0.01"))
 # The lesion model (sized for a 2-core CPU; a GPU worker takes more steps).
 TRAIN_STEPS = env_int("DACHS_TRAIN_STEPS", 800)
+TRAIN_STEPS_GPU = env_int("DACHS_TRAIN_STEPS_GPU", 2000)  # a worker with CUDA
 TRAIN_TILE_SIZE = env_int("DACHS_TRAIN_TILE_SIZE", 64)
 TRAIN_TILE_STRIDE = env_int("DACHS_TRAIN_TILE_STRIDE", 48)
 TRAIN_MAX_NEGATIVE = env_int("DACHS_TRAIN_MAX_NEGATIVE", 4)  # lesion-free tiles kept per slice

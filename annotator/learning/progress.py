@@ -9,7 +9,7 @@ from annotator.learning.models import TrainingRun
 
 
 def of(run: TrainingRun) -> dict | None:
-    """{stage, epoch, epochs, loss, seconds, percent} of a running run, or None."""
+    """{stage, step, steps, loss, val_macro_auroc, eta_s, percent} of a running run, or None."""
     if run.status != TrainingRun.Status.RUNNING or not run.rq_job_id:
         return None
     try:
@@ -17,8 +17,8 @@ def of(run: TrainingRun) -> dict | None:
     except (redis.RedisError, NoSuchJobError):
         return None
     percent = None
-    if meta.get("stage") == "training" and meta.get("epochs"):
-        percent = round(100 * meta.get("epoch", 0) / meta["epochs"])
+    if meta.get("stage") == "training" and meta.get("steps"):
+        percent = round(100 * meta.get("step", 0) / meta["steps"])
     elif meta.get("stage") == "scoring" and meta.get("total"):
         percent = round(100 * meta.get("scored", 0) / meta["total"])
     return {**meta, "percent": percent}

@@ -190,8 +190,10 @@ def train_model(
         planes=len(PLANES),
         sequences=len(SEQUENCES),
     )
-    preset = FitConfig.gpu if device == "cuda" else FitConfig.cpu
-    cfg = preset(steps=settings.TRAIN_STEPS, seed=seed, device=device)
+    if device == "cuda":  # mixed precision, bigger batches, a longer budget
+        cfg = FitConfig.gpu(steps=settings.TRAIN_STEPS_GPU, seed=seed)
+    else:
+        cfg = FitConfig.cpu(steps=settings.TRAIN_STEPS, seed=seed, device=device)
     clock = time.monotonic()
     result = fit(train_tiles, val_tiles if len(val_tiles) else None, net, cfg, progress)
     log.info("classifier: %d steps, %.1f s", result.steps, time.monotonic() - clock)

@@ -95,3 +95,15 @@ def test_a_version_without_a_test_report_says_how_to_make_one(alice):
     page = browser_for(alice).get(f"/models/{version.pk}/").content.decode()
     assert f"manage.py evaluate --model-version {version.pk}" in page
     assert browser_for(alice).get("/models/424242/").status_code == 404
+
+
+def test_a_running_run_shows_its_progress_from_the_worker(alice, rq_redis):
+    from rq.job import Job
+
+    job = Job.create("annotator.learning.tasks.train", args=(1,), connection=rq_redis)
+    job.meta.update(stage="training", step=40, steps=80, loss=0.21, val_macro_auroc=0.9, eta_s=33)
+    job.save()
+    TrainingRun.objects.create(trigger="manual", status="running", rq_job_id=job.id)
+    page = browser_for(alice).get("/models/").content.decode()
+    assert '<progress max="100" value="50">' in page
+    assert "step 40/80, loss 0.210, validation macro AUROC 0.900, about 33 s left" in page

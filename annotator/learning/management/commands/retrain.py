@@ -93,10 +93,13 @@ def _progress_line(connection, run: TrainingRun) -> str:
         meta = Job.fetch(run.rq_job_id, connection=connection).get_meta()
     except Exception:  # the job's record expired or Redis hiccupped: the row still tells
         return f"run {run.pk}: {run.status}"
-    if meta.get("stage") == "training":
+    if meta.get("stage") == "training" and meta.get("steps"):
+        score = meta.get("val_macro_auroc")
         return (
-            f"run {run.pk}: training epoch {meta.get('epoch')}/{meta.get('epochs')}, "
-            f"loss {meta.get('loss', 0):.3f}, {meta.get('seconds', 0):.0f} s"
+            f"run {run.pk}: training step {meta.get('step')}/{meta.get('steps')}, "
+            f"loss {meta.get('loss') or 0:.3f}"
+            + (f", validation macro AUROC {score:.3f}" if score is not None else "")
+            + (f", about {meta['eta_s']:.0f} s left" if meta.get("eta_s") else "")
         )
     if meta.get("stage") == "scoring":
         return f"run {run.pk}: scoring {meta.get('scored')}/{meta.get('total')}"
