@@ -1,9 +1,9 @@
-"""Find the vertebral canal on a whole slice, and cut a native-resolution crop around it.
+"""Find the vertebral canal on a whole slice.
 
 Lesions are tiny (about 0.2% of a slice), so the classifier does not read the downsampled
 whole slice: a small CNN first regresses the canal box on a ``ml.preprocess`` input (the
-slice padded to a square and resized to ``in_size``), and ``crop`` then takes a square
-around that box from the full-resolution slice, where the lesion still has its pixels.
+slice padded to a square and resized to ``in_size``), and ``ml.tiles`` then cuts
+native-resolution tiles along that box, where the lesion still has its pixels.
 
 Boxes are pixel ``(x, y, w, h)`` of the original slice (x, y the top-left corner) on the way
 in and out; inside, targets are ``(cx, cy, w, h)`` as fractions of the padded square, the
@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ml.preprocess import normalise_intensity, resize, to_model_input
+from ml.preprocess import to_model_input
 
 
 class ConvBlock(nn.Module):
@@ -192,45 +192,3 @@ def locate(
     if not out:
         return np.zeros((0, 4), dtype=np.float32)
     return _to_pixels(np.concatenate(out), [np.shape(im) for im in images])
-
-
-def crop(image: np.ndarray, box: Sequence[float], out_size: int, margin: int) -> np.ndarray:
-    """A square (out_size, out_size) float32 cut from ``image`` (H, W), centred on ``box``.
-
-    At native resolution (one pixel per pixel) whenever the box plus ``margin`` pixels on
-    every side fits in ``out_size``; a bigger box is cut with that margin and shrunk to fit,
-    so the whole canal stays in view. Parts outside the slice are 0. The caller normalises
-    intensity (``ml.preprocess.normalise_intensity``) before or after, as it prefers.
-    """
-    image = np.asarray(image, dtype=np.float32)
-    if image.ndim != 2:
-        raise ValueError(f"expected a 2-D slice, got shape {image.shape}")
-    bx, by, bw, bh = (float(v) for v in box)
-    side = max(out_size, math.ceil(max(bw, bh) + 2 * margin))
-    # round the corner, not the centre, so an even side around an integer box is exact
-    top = round(by + bh / 2 - side / 2)
-    left = round(bx + bw / 2 - side / 2)
-    out = np.zeros((side, side), dtype=np.float32)
-    h, w = image.shape
-    y0, y1 = max(top, 0), min(top + side, h)
-    x0, x1 = max(left, 0), min(left + side, w)
-    if y0 < y1 and x0 < x1:
-        out[y0 - top : y1 - top, x0 - left : x1 - left] = image[y0:y1, x0:x1]
-    return resize(out, out_size)
-
-
-def canal_crops(
-    images: Sequence[np.ndarray] | np.ndarray, boxes: np.ndarray, out_size: int, margin: int
-) -> np.ndarray:
-    """Raw slices and their boxes -> crops (N, out_size, out_size) float32 in 0..1.
-
-    Intensity is normalised over the whole slice first (``ml.preprocess``), so a crop's
-    brightness means the same whether its box came from a reader or from ``locate``.
-    """
-    boxes = np.asarray(boxes, dtype=np.float64)
-    if boxes.shape != (len(images), 4):
-        raise ValueError(f"expected boxes ({len(images)}, 4), got {boxes.shape}")
-    out = np.zeros((len(images), out_size, out_size), dtype=np.float32)
-    for i, (image, box) in enumerate(zip(images, boxes, strict=True)):
-        out[i] = crop(normalise_intensity(image), box, out_size, margin)
-    return out

@@ -33,7 +33,7 @@ from annotator.audit.log import record
 from annotator.errors import Invalid, NotFound
 from annotator.imaging.models import CanalBox, Instance
 from annotator.labeling.models import Label
-from annotator.labeling.services import MAX_BOXES, LabelContent, latest
+from annotator.labeling.services import MAX_BOXES, LabelContent, latest, write_version
 from annotator.vocab import FINDINGS, CantTell
 from annotator.worklist import items
 
@@ -194,18 +194,7 @@ def _import_row(
             and previous.content() == content.as_dict()
         ):
             return False
-        label = Label.objects.create(
-            instance=instance,
-            reader=user,
-            author=user,
-            version=(previous.version if previous else 0) + 1,
-            findings=content.findings,
-            cant_tell=content.cant_tell or "",
-            boxes=content.boxes,
-            comment=content.comment,
-            source=Label.Source.IMPORT,
-        )
-        items.mark_read(instance.pk, user)
+        label = write_version(instance, user, user, content, previous, Label.Source.IMPORT)
         record(
             "label.imported",
             actor=user,

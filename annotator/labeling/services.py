@@ -106,7 +106,7 @@ def submit(user: AbstractBaseUser, instance_id: int, content: LabelContent) -> t
                 "to change it, edit that version"
             )
         lease = worklist.require_current(user, instance_id, LeaseKind.LABEL)
-        label = _write(instance, user, user, content, previous)
+        label = write_version(instance, user, user, content, previous)
         lease.delete()
         record("label.submitted", actor=user, target=label, **_summary(label))
         _after_commit()
@@ -150,7 +150,7 @@ def _edit_chain(
             f"this label changed meanwhile: you edited version {version}, "
             f"the current one is version {previous.version}; reload it and edit again"
         )
-    label = _write(instance, reader, user, content, previous)
+    label = write_version(instance, reader, user, content, previous)
     record("label.edited", actor=user, target=label, **_summary(label))
     _after_commit()
     return label
@@ -185,13 +185,16 @@ def withdraw(user: AbstractBaseUser, label_id: int) -> Label:
     return withdrawn
 
 
-def _write(
+def write_version(
     instance: Instance,
     reader: AbstractBaseUser,
     author: AbstractBaseUser,
     content: LabelContent,
     previous: Label | None,
+    source: str = Label.Source.READER,
 ) -> Label:
+    """The next version of `reader`'s label for the slice; the slice counts as read by them.
+    Call inside a transaction that holds the slice's queue item (see `_instance`)."""
     label = Label.objects.create(
         instance=instance,
         reader=reader,
@@ -201,6 +204,7 @@ def _write(
         cant_tell=content.cant_tell or "",
         boxes=content.boxes,
         comment=content.comment,
+        source=source,
     )
     items.mark_read(instance.pk, reader)
     return label

@@ -46,6 +46,15 @@ def canvas_image(page) -> Image.Image:
     return Image.open(io.BytesIO(page.locator("#viewer canvas").first.screenshot())).convert("L")
 
 
+def log_in_as_alice(page, live_server) -> None:
+    """Open the labeling page and log in through the form, as a vet does."""
+    page.goto(f"{live_server.url}/label/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "alice-pass-123")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/label/")
+
+
 def rendered_slice(page) -> str:
     try:
         page.wait_for_selector("#viewer[data-rendered-slice]", state="attached", timeout=20_000)
@@ -63,11 +72,7 @@ def test_a_vet_labels_three_slices_with_the_keyboard(live_server, browser, tiny_
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-    page.goto(f"{live_server.url}/label/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "alice-pass-123")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/label/")
+    log_in_as_alice(page, live_server)
 
     first = rendered_slice(page)
     image = canvas_image(page)
@@ -151,10 +156,7 @@ def test_the_vet_lays_the_models_heatmap_over_the_slice_with_h(
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{live_server.url}/label/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "alice-pass-123")
-    page.get_by_role("button", name="Log in").click()
+    log_in_as_alice(page, live_server)
     rendered_slice(page)
     page.wait_for_selector("#heatmap-status:has-text('press H')", timeout=20_000)
 

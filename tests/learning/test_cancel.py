@@ -2,18 +2,16 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from django.conf import settings
 from rq import Queue
 
 from annotator.learning import policy
 from annotator.learning.models import TrainingRun
-from tests.conftest import client_for, database_url
+from tests.conftest import client_for
 from tests.learning.test_run_failures import enqueue
+from tests.learning.workers import start_worker
 
 
 @pytest.mark.django_db
@@ -36,19 +34,7 @@ def test_a_running_run_is_stopped(carol, rq_redis, redis_url, data_dir):
     run, _ = policy.request_training(TrainingRun.Trigger.MANUAL, send_now=False)
     job = enqueue(rq_redis, "tests.learning.jobs.trains_forever", run)
     TrainingRun.objects.filter(pk=run.pk).update(rq_job_id=job.id)
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", "training"],
-        cwd=settings.BASE_DIR,
-        env={
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": redis_url,
-            "DACHS_DATA_DIR": str(data_dir),
-        },
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(redis_url, data_dir)
     try:
         deadline = time.monotonic() + 60
         while run.status != TrainingRun.Status.RUNNING and time.monotonic() < deadline:

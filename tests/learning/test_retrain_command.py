@@ -4,19 +4,16 @@ import io
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from annotator.imaging.ingest import ingest_paths
 from annotator.learning.models import TrainingRun
-from tests.conftest import database_url
 from tests.learning.test_training_job import label_from_manifest
+from tests.learning.workers import start_worker
 
 
 @pytest.fixture
@@ -46,21 +43,7 @@ def test_without_a_worker_it_trains_here_and_prints_the_result(labeled, rq_redis
 
 @pytest.mark.django_db(transaction=True)
 def test_with_a_worker_it_follows_the_run_to_its_end(labeled, rq_redis, redis_url, data_dir):
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", "training"],
-        cwd=settings.BASE_DIR,
-        env={
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": redis_url,
-            "DACHS_DATA_DIR": str(data_dir),
-            "DACHS_TRAIN_STEPS": "30",
-            "DACHS_LOCALISER_STEPS": "30",
-        },
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(redis_url, data_dir, DACHS_TRAIN_STEPS="30", DACHS_LOCALISER_STEPS="30")
     try:
         from annotator.learning.management.commands.retrain import _training_workers
 

@@ -2,18 +2,16 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from django.conf import settings
 from rq import Callback, Queue
 from rq.registry import StartedJobRegistry
 
 from annotator.learning import policy, runs
 from annotator.learning.models import TrainingRun
 from tests.conftest import database_url, run_manage
+from tests.learning.workers import start_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,14 +46,7 @@ def test_a_worker_killed_as_a_whole_leaves_an_abandoned_job_that_ends_failed(
 ):
     run, _ = policy.request_training(TrainingRun.Trigger.MANUAL, send_now=False)
     job = enqueue(rq_redis, "tests.learning.jobs.trains_forever", run)
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", "training"],
-        cwd=settings.BASE_DIR,
-        env={**os.environ, **worker_env(redis_url, data_dir)},
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(redis_url, data_dir)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -4,8 +4,6 @@ import pytest
 from ml.localiser import (
     Localiser,
     LocaliserConfig,
-    canal_crops,
-    crop,
     locate,
     train_localiser,
 )
@@ -47,36 +45,6 @@ def test_locate_takes_a_stacked_array_and_an_empty_list(localiser):
     square = np.stack([im[:80, :80] for im in images])
     assert locate(localiser, square).shape == (3, 4)
     assert locate(localiser, []).shape == (0, 4)
-
-
-def test_crop_is_native_resolution_centred_on_the_box_and_zero_outside():
-    image = np.arange(100, dtype=np.float32).reshape(10, 10) + 1  # no zeros inside
-    # a 2x2 box at (4, 4): centre (5, 5); a 4 px crop is rows and columns 3..6
-    np.testing.assert_array_equal(crop(image, (4, 4, 2, 2), 4, margin=1), image[3:7, 3:7])
-    # at the corner the crop runs off the slice: the missing part is 0
-    corner = crop(image, (0, 0, 2, 2), 4, margin=1)
-    np.testing.assert_array_equal(corner[1:, 1:], image[:3, :3])
-    assert (corner[0] == 0).all() and (corner[:, 0] == 0).all()
-
-
-def test_crop_shrinks_a_box_too_big_to_fit():
-    image = np.zeros((40, 40), dtype=np.float32)
-    image[10:30, 10:30] = 1.0  # a 20 px bright square: the box
-    out = crop(image, (10, 10, 20, 20), 8, margin=0)
-    assert out.shape == (8, 8) and out.dtype == np.float32
-    assert out.min() > 0.9  # the box filled the whole crop, shrunk 20 -> 8
-
-
-def test_canal_crops_normalise_then_crop():
-    images, boxes = canal_slices(2, seed=3)
-    crops = canal_crops(images, boxes, out_size=64, margin=4)
-    assert crops.shape == (2, 64, 64)
-    assert crops.min() >= 0.0 and crops.max() <= 1.0
-    # the canal is the brightest thing on the slice and sits in the middle of its crop
-    centre = crops[:, 30:34, 30:34].mean(axis=(1, 2))
-    assert (centre > 0.8).all()
-    # bright canal on dark noise: the crop is not all canal
-    assert (crops.mean(axis=(1, 2)) < centre - 0.2).all()
 
 
 def test_rejects_boxes_that_do_not_match_the_slices():
