@@ -34,6 +34,13 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, not {raw!r}") from exc
 
 
+def env_choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env_str(name, default)
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name, "").strip()
     if not raw:

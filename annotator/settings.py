@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from annotator.envconf import env_bool, env_int, env_list, env_str, secret_key
+from annotator.envconf import env_bool, env_choice, env_int, env_list, env_str, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DACHS_DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -188,6 +188,12 @@ QUEUE_LOOKAHEAD = env_int("DACHS_LOOKAHEAD", 2)  # further slices leased for pre
 QUEUE_HELD_OUT_SHARE = float(env_str("DACHS_HELD_OUT_SHARE", "0.2"))
 QUEUE_SHUFFLE_SEED = env_int("DACHS_SHUFFLE_SEED", 20211)
 RETRAIN_EVERY = env_int("DACHS_RETRAIN_EVERY", 25)  # new labels that trigger a retrain
+# How the training pool is ordered once a model scores it (see annotator/learning/selection.py);
+# a labeling batch is the next RETRAIN_EVERY items of that order.
+AL_STRATEGY = env_choice(
+    "DACHS_AL_STRATEGY", "hybrid", ("random", "entropy", "margin", "bald", "hybrid")
+)
+MC_PASSES = env_int("DACHS_MC_PASSES", 10)  # dropout passes of the head for BALD
 # Cron syntax, in UTC, for `manage.py rqcron annotator.cron`.
 NIGHTLY_RETRAIN_CRON = env_str("DACHS_NIGHTLY_CRON", "0 2 * * *")
 TRAIN_JOB_TIMEOUT = env_int("DACHS_TRAIN_JOB_TIMEOUT", 3600)

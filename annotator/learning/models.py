@@ -132,6 +132,8 @@ class Score(models.Model):
 
     class Measure(models.TextChoices):
         ENTROPY = "entropy", "Predictive entropy (nats)"
+        MARGIN = "margin", "Margin to the nearest threshold"
+        BALD = "bald", "BALD mutual information (nats)"
 
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="scores")
     model = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="scores")
@@ -167,3 +169,20 @@ class Heatmap(models.Model):
 
     def __str__(self) -> str:
         return f"heatmap of slice {self.instance_id}, model v{self.model_id}: {self.finding}"
+
+
+class Embedding(models.Model):
+    """A slice's pooled image features under the promoted version, for spreading a labeling
+    batch over what the slices look like (k-center). Only the promoted version keeps them."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="embeddings")
+    model = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="embeddings")
+    vector = models.BinaryField(help_text="float16, little-endian")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "model"], name="one_embedding_per_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"embedding of slice {self.instance_id}, model v{self.model_id}"

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 TRAIN_TASK = "annotator.learning.tasks.train"
 SCORE_TASK = "annotator.learning.tasks.score"
+SCORE_SERIES_TASK = "annotator.learning.tasks.score_series"
 TRAINING_QUEUE = "training"
 DEFAULT_QUEUE = "default"
 
@@ -136,6 +137,29 @@ def request_scoring(version: ModelVersion) -> None:
             f"Model v{version.pk} is served now, but the job queue (Redis) cannot be reached "
             "to re-rank the queue with it; retry when it is back."
         ) from None
+
+
+def score_new_series(series_ids: list[int]) -> ModelVersion | None:
+    """After an ingest: have the served version score the new series (for the second-eye
+    view). Returns the version, or None when nothing is served; Redis down: Unavailable."""
+    version = ModelVersion.objects.filter(status=ModelVersion.Status.PROMOTED).first()
+    if version is None or not series_ids:
+        return None
+    try:
+        default_queue().enqueue(
+            SCORE_SERIES_TASK,
+            version.pk,
+            list(series_ids),
+            job_timeout=settings.SCORE_JOB_TIMEOUT,
+            description=f"score {len(series_ids)} new series with model v{version.pk}",
+        )
+    except redis.RedisError:
+        log.warning("could not queue scoring of new series (Redis down)")
+        raise Unavailable(
+            "The new series are stored, but the job queue (Redis) cannot be reached to score "
+            "them; they are scored at the next retrain or promotion."
+        ) from None
+    return version
 
 
 def cancel(run: TrainingRun, user: AbstractBaseUser) -> TrainingRun:

@@ -1,14 +1,14 @@
 """Background jobs: train a run, measure it, let the registry decide, score the open slices.
 
 Jobs take primary keys, load rows, call ml/, write rows; they are enqueued by name from
-policy.py only. Only worker-side modules (this one, training.py, report.py) import torch.
+policy.py only. Only worker-side modules (this one, training.py, scoring.py, report.py)
+import torch.
 """
 
 import io
 import logging
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,27 +19,18 @@ from rq import get_current_job
 
 from annotator.imaging import storage
 from annotator.imaging.models import Instance
-from annotator.learning import dataset, registry, report, runs, training
+from annotator.learning import dataset, registry, report, runs, scoring, selection, training
 from annotator.learning.models import (
     Evaluation,
-    Heatmap,
     ModelVersion,
-    Prediction,
-    Score,
     TrainingRun,
 )
-from annotator.vocab import Finding, Split
-from annotator.worklist import items
-from annotator.worklist.models import QueueItem
+from annotator.vocab import Split
 from ml.fit import macro_auroc
-from ml.heatmap import slice_heatmap
 from ml.lesion_model import LesionModel, load_lesion_model, save_lesion_model
 from ml.report import auroc, youden_thresholds
-from ml.uncertainty import binary_entropy
 
 log = logging.getLogger(__name__)
-
-SCORE_BATCH = 64
 
 
 class NothingToLearn(Exception):
@@ -128,7 +119,7 @@ def _train(run: TrainingRun) -> dict:
         return {"model": version.pk, "promoted": False, "cancelled": True}
 
     chosen, _ = registry.should_promote(candidate_auroc, served, served_auroc)
-    scored = score_open_items(version, model) if chosen else 0
+    scored = _score_pool(version, model, keep_embeddings=True) if chosen else 0
     promoted = registry.promote_if_chosen(version, candidate_auroc, served, served_auroc)
     if promoted:
         _rank_queue(version)
@@ -182,12 +173,20 @@ def _served_auroc(served: ModelVersion | None, val_set: training.Labeled) -> flo
     return macro_auroc(training.predict(model, val_set.instances), val_set.truth)
 
 
-def _rank_queue(version: ModelVersion) -> None:
-    items.set_priorities(
-        Score.objects.filter(model=version, measure=Score.Measure.ENTROPY).values_list(
-            "instance_id", "value"
-        )
+def _score_pool(version: ModelVersion, model: LesionModel, keep_embeddings: bool) -> int:
+    """Score every slice that still needs a read (the queue's pool)."""
+    return scoring.score(
+        version,
+        model,
+        scoring.open_pool(),
+        keep_embeddings,
+        progress=lambda done, total: _progress(stage="scoring", scored=done, total=total),
     )
+
+
+def _rank_queue(version: ModelVersion) -> None:
+    scoring.forget_embeddings(version)
+    selection.rank_queue(version)
 
 
 def evaluate_on_test(model_id: int) -> dict:
@@ -202,73 +201,23 @@ def score(model_id: int) -> int:
     """Score the open slices with a version and, if it is served, re-rank the queue by it."""
     version = ModelVersion.objects.get(pk=model_id)
     torch.set_num_threads(settings.TORCH_THREADS)
-    scored = score_open_items(version, _load(version))
+    served = version.status == ModelVersion.Status.PROMOTED
+    scored = _score_pool(version, _load(version), keep_embeddings=served)
     version.refresh_from_db()
     if version.status == ModelVersion.Status.PROMOTED:
         _rank_queue(version)
     return scored
 
 
-def guess(probs: np.ndarray, thresholds: np.ndarray) -> tuple[str, dict]:
-    """The model's call for one slice and the probabilities the page shows."""
-    shown = {lesion: round(float(p), 5) for lesion, p in zip(dataset.LESIONS, probs, strict=True)}
-    shown[Finding.UNREMARKABLE.value] = round(float(1 - probs.max()), 5)
-    called = np.flatnonzero(probs >= thresholds)
-    if not len(called):
-        return Finding.UNREMARKABLE.value, shown
-    return dataset.LESIONS[int(called[np.argmax(probs[called])])], shown
-
-
-def score_open_items(version: ModelVersion, model: LesionModel) -> int:
-    """Store probabilities, predictive entropy and a heatmap for every slice that still
-    needs a read."""
+def score_series(model_id: int, series_ids: list[int]) -> int:
+    """Score newly ingested series with the served version, for the second-eye view; the
+    queue's order is left until the next full scoring."""
+    version = ModelVersion.objects.get(pk=model_id)
+    torch.set_num_threads(settings.TORCH_THREADS)
     ids = list(
-        QueueItem.objects.filter(done=False).order_by("id").values_list("instance_id", flat=True)
+        Instance.objects.filter(series_id__in=series_ids)
+        .exclude(predictions__model=version)
+        .order_by("id")
+        .values_list("id", flat=True)
     )
-    thresholds = np.asarray(model.thresholds)
-    done = 0
-    for start in range(0, len(ids), SCORE_BATCH):
-        batch = list(
-            Instance.objects.filter(pk__in=ids[start : start + SCORE_BATCH])
-            .select_related("series")
-            .order_by("id")
-        )
-        images = [training.image_of(i) for i in batch]
-        probs = training.predict_images(model, batch, images)
-        entropy = binary_entropy(probs)
-        predictions, scores, heatmaps = [], [], []
-        for instance, image, p, h in zip(batch, images, probs, entropy, strict=True):
-            finding, shown = guess(p, thresholds)
-            predictions.append(
-                Prediction(instance=instance, model=version, finding=finding, probabilities=shown)
-            )
-            scores.append(
-                Score(instance=instance, model=version, measure=Score.Measure.ENTROPY, value=h)
-            )
-            heatmaps.append(_heatmap(version, model, instance, image, p))
-        with transaction.atomic():
-            Prediction.objects.bulk_create(predictions, ignore_conflicts=True)
-            Score.objects.bulk_create(scores, ignore_conflicts=True)
-            Heatmap.objects.bulk_create(heatmaps, ignore_conflicts=True)
-        done += len(batch)
-        _progress(stage="scoring", scored=done, total=len(ids))
-    return done
-
-
-def _heatmap(
-    version: ModelVersion, model: LesionModel, instance: Instance, image, probs
-) -> Heatmap:
-    """The map of the finding the model found most likely, shrunk to HEATMAP_SIDE."""
-    finding = int(np.argmax(probs))
-    heat = slice_heatmap(model, image, finding)
-    h, w = heat.shape
-    step = max(1, int(np.ceil(max(h, w) / settings.HEATMAP_SIDE)))
-    small = heat[::step, ::step]
-    return Heatmap(
-        instance=instance,
-        model=version,
-        finding=dataset.LESIONS[finding],
-        width=small.shape[1],
-        height=small.shape[0],
-        data=zlib.compress(np.round(small * 255).astype(np.uint8).tobytes()),
-    )
+    return scoring.score(version, _load(version), ids, keep_embeddings=False)

@@ -12,7 +12,7 @@ from annotator.imaging import storage
 from annotator.imaging.ingest import ingest_paths
 from annotator.imaging.models import Instance
 from annotator.learning import policy
-from annotator.learning.models import Heatmap, ModelVersion, Score, TrainingRun
+from annotator.learning.models import Embedding, Heatmap, ModelVersion, Score, TrainingRun
 from annotator.worklist.models import QueueItem
 from tests.conftest import client_for, database_url, run_manage
 from tests.factories import label_next
@@ -47,7 +47,7 @@ def label_from_manifest(cohort: Path, user, splits: list[str], skip_dogs: int = 
     return report.imported
 
 
-def run_worker(redis_url: str, data_dir: Path, *queues: str):
+def run_worker(redis_url: str, data_dir: Path, *queues: str, strategy: str = "entropy"):
     return run_manage(
         "rqworker",
         *(queues or ("training", "default")),
@@ -56,13 +56,14 @@ def run_worker(redis_url: str, data_dir: Path, *queues: str):
             "DATABASE_URL": database_url(),
             "REDIS_URL": redis_url,
             "DACHS_DATA_DIR": str(data_dir),
+            "DACHS_AL_STRATEGY": strategy,
             **TINY_TRAINING,
         },
     )
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_trains_scores_and_the_queue_follows_its_uncertainty(
+def test_a_real_worker_trains_scores_and_the_queue_follows_its_entropy(
     tiny_cohort, rq_redis, redis_url, alice, bob, data_dir, settings
 ):
     settings.QUEUE_LOOKAHEAD, settings.QUEUE_HELD_OUT_SHARE = 0, 0.0
@@ -89,8 +90,16 @@ def test_a_real_worker_trains_scores_and_the_queue_follows_its_uncertainty(
     held_out = set(open_items.filter(held_out=True).values_list("instance_id", flat=True))
     assert selected, "one training dog's slices stay unlabeled"
     assert held_out, "the test dogs' slices stay unlabeled"
-    stored = dict(Score.objects.filter(model=model).values_list("instance_id", "value"))
-    assert set(stored) == selected | held_out
+    for measure in ("entropy", "margin", "bald"):
+        scored = Score.objects.filter(model=model, measure=measure)
+        assert set(scored.values_list("instance_id", flat=True)) == selected | held_out
+    stored = dict(
+        Score.objects.filter(model=model, measure="entropy").values_list("instance_id", "value")
+    )
+    # the served version keeps an embedding of every pool slice, for spreading batches
+    assert set(Embedding.objects.filter(model=model).values_list("instance_id", flat=True)) == (
+        selected | held_out
+    )
     heatmaps = Heatmap.objects.filter(model=model)
     assert set(heatmaps.values_list("instance_id", flat=True)) == selected | held_out
     assert all(0 < h.width <= 128 and 0 < h.height <= 128 for h in heatmaps)
