@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotator.api.views import imaging, labeling, learning
+from annotator.api.views import imaging, labeling, learning, second_eye
 
 urlpatterns = [
     path("queue/next/", labeling.queue_next, name="queue-next"),
@@ -11,6 +11,9 @@ urlpatterns = [
     ),
     path("slices/<int:slice_id>/dicom/", imaging.slice_dicom, name="slice-dicom"),
     path("slices/<int:slice_id>/heatmap/", imaging.slice_heatmap, name="slice-heatmap"),
+    path("slices/<int:slice_id>/preview.png", second_eye.slice_preview, name="slice-preview"),
+    path("studies/", second_eye.StudyList.as_view(), name="study-list"),
+    path("studies/<int:study_id>/read/", second_eye.study_read, name="study-read"),
     path("models/", learning.ModelVersionList.as_view(), name="model-list"),
     path("training-runs/", learning.TrainingRunList.as_view(), name="training-run-list"),
     path("models/retrain/", learning.retrain, name="model-retrain"),
