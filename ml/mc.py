@@ -156,14 +156,25 @@ def mc_slices(
         seed=seed,
         batch_size=batch_size,
     )
-    starts = np.cumsum(counts) - counts  # every slice has at least one tile
-    embeddings = np.add.reduceat(tile.features, starts, axis=0) / np.array(counts)[:, None]
+    probs, samples, embeddings = per_slice(tile, counts)
     return SliceMC(
-        probs=slice_max(tile.probs, counts),
-        samples=np.stack([slice_max(s, counts) for s in tile.samples]),
-        embeddings=embeddings.astype(np.float32),
+        probs=probs,
+        samples=samples,
+        embeddings=embeddings,
         boxes=boxes,
-        tile_cams=np.split(tile.cams, starts[1:]),
+        tile_cams=np.split(tile.cams, np.cumsum(counts)[:-1]),
         origins=origins,
         crop_size=lesion_model.crop_size,
+    )
+
+
+def per_slice(tile: TileMC, counts: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tiles' results -> per slice (probabilities (N, K), samples (T, N, K), embeddings
+    (N, F)), for slices of ``counts`` consecutive tiles each (every count at least 1)."""
+    starts = np.cumsum(counts) - counts
+    embeddings = np.add.reduceat(tile.features, starts, axis=0) / np.asarray(counts)[:, None]
+    return (
+        slice_max(tile.probs, counts),
+        np.stack([slice_max(s, counts) for s in tile.samples]),
+        embeddings.astype(np.float32),
     )

@@ -1,5 +1,7 @@
 """Training runs, the model versions they produce, their evaluations and their scores."""
 
+from statistics import fmean
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -186,3 +188,31 @@ class Embedding(models.Model):
 
     def __str__(self) -> str:
         return f"embedding of slice {self.instance_id}, model v{self.model_id}"
+
+
+class BenchmarkCurve(models.Model):
+    """A learning curve saved by `manage.py simulate_al --save`, for the learning page:
+    labels used against test macro AUROC, per seed, on a synthetic cohort."""
+
+    strategy = models.CharField(max_length=16)
+    settings = models.JSONField(help_text="dogs, rounds, batch, steps, seeds")
+    seeds = models.JSONField(help_text='{"0": [{"labels", "macro_auroc", "rare_positives"}]}')
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.strategy} curve of {self.created_at:%Y-%m-%d}"
+
+    def mean_curve(self) -> list[tuple[int, float]]:
+        """(labels, mean macro AUROC over the seeds) per round, where every seed has one."""
+        runs = list(self.seeds.values())
+        if not runs:
+            return []
+        points = []
+        for step in zip(*runs, strict=False):
+            values = [p["macro_auroc"] for p in step if p.get("macro_auroc") is not None]
+            if len(values) == len(step):
+                points.append((round(fmean(p["labels"] for p in step)), fmean(values)))
+        return points

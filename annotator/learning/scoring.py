@@ -102,16 +102,40 @@ def _write(
     scored: SliceMC,
     keep_embeddings: bool,
 ) -> None:
-    thresholds = np.asarray(model.thresholds)
+    heatmaps = []
+    for row, (instance, image) in enumerate(zip(batch, images, strict=True)):
+        top = int(np.argmax(scored.probs[row]))
+        heatmaps.append(_heatmap(version, instance, top, scored.heatmap(row, top, image.shape)))
+    store(
+        version,
+        np.asarray(model.thresholds),
+        batch,
+        scored.probs,
+        scored.samples,
+        scored.embeddings if keep_embeddings else None,
+        heatmaps,
+    )
+
+
+def store(
+    version: ModelVersion,
+    thresholds: np.ndarray,
+    batch: list[Instance],
+    probs: np.ndarray,
+    samples: np.ndarray,
+    embeddings: np.ndarray | None,
+    heatmaps: list[Heatmap],
+) -> None:
+    """One batch's rows, in one transaction: the call and probabilities, the three
+    uncertainty measures, the heatmaps, and the embeddings when given."""
     measures = {
-        Score.Measure.ENTROPY: binary_entropy(scored.probs),
-        Score.Measure.MARGIN: margin(scored.probs, thresholds),
-        Score.Measure.BALD: bald(scored.samples),
+        Score.Measure.ENTROPY: binary_entropy(probs),
+        Score.Measure.MARGIN: margin(probs, thresholds),
+        Score.Measure.BALD: bald(samples),
     }
-    predictions, scores, heatmaps, embeddings = [], [], [], []
+    predictions, scores, vectors = [], [], []
     for row, instance in enumerate(batch):
-        probs = scored.probs[row]
-        finding, shown = guess(probs, thresholds)
+        finding, shown = guess(probs[row], thresholds)
         predictions.append(
             Prediction(instance=instance, model=version, finding=finding, probabilities=shown)
         )
@@ -119,18 +143,14 @@ def _write(
             Score(instance=instance, model=version, measure=measure, value=float(values[row]))
             for measure, values in measures.items()
         ]
-        top = int(np.argmax(probs))
-        heatmaps.append(
-            _heatmap(version, instance, top, scored.heatmap(row, top, images[row].shape))
-        )
-        if keep_embeddings:
-            vector = scored.embeddings[row].astype("<f2").tobytes()
-            embeddings.append(Embedding(instance=instance, model=version, vector=vector))
+        if embeddings is not None:
+            vector = embeddings[row].astype("<f2").tobytes()
+            vectors.append(Embedding(instance=instance, model=version, vector=vector))
     with transaction.atomic():
         Prediction.objects.bulk_create(predictions, ignore_conflicts=True)
         Score.objects.bulk_create(scores, ignore_conflicts=True)
         Heatmap.objects.bulk_create(heatmaps, ignore_conflicts=True)
-        Embedding.objects.bulk_create(embeddings, ignore_conflicts=True)
+        Embedding.objects.bulk_create(vectors, ignore_conflicts=True)
 
 
 def guess(probs: np.ndarray, thresholds: np.ndarray) -> tuple[str, dict]:

@@ -26,10 +26,12 @@ log = logging.getLogger(__name__)
 RARE = [Finding.FCE_ANNPE.value, Finding.SYRINGOMYELIA.value, Finding.NEOPLASIA.value]
 
 
-def rank_queue(version: ModelVersion, strategy: str | None = None) -> int:
+def rank_queue(version: ModelVersion, strategy: str | None = None, batch: int | None = None) -> int:
     """Write the order of the open training-pool items under `version`; returns how many
-    items got a rank. Items the version has not scored keep priority -1 (after the rest)."""
+    items got a rank. Items the version has not scored keep priority -1 (after the rest).
+    A batch (what hybrid spreads) is the next RETRAIN_EVERY items unless given."""
     strategy = strategy or settings.AL_STRATEGY
+    batch = batch or settings.RETRAIN_EVERY
     pool = list(
         QueueItem.objects.filter(done=False, held_out=False)
         .order_by("instance_id")
@@ -46,7 +48,7 @@ def rank_queue(version: ModelVersion, strategy: str | None = None) -> int:
         embeddings=_embeddings(version, ids),
         groups=_groups(ids),
         rare_probs=_rare_probs(version, ids),
-        batch=max(1, settings.RETRAIN_EVERY),
+        batch=max(1, batch),
         seed=settings.QUEUE_SHUFFLE_SEED + version.pk,
     )
     # first in the order gets the highest priority; every ranked item is above -1
