@@ -3,13 +3,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from annotator.accounts.views import LoginView
-from annotator.web import models_page, second_eye, views
+from annotator.web import learning_page, models_page, second_eye, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="label", permanent=False)),
     path("label/", views.label, name="label"),
     path("models/", models_page.models, name="models"),
     path("models/<int:model_id>/", models_page.report, name="model-report-page"),
+    path("learning/", learning_page.learning, name="learning"),
     path("models/retrain/", models_page.retrain, name="models-retrain"),
     path("models/<int:model_id>/promote/", models_page.promote, name="models-promote"),
     path("models/<int:model_id>/rollback/", models_page.roll_back, name="models-rollback"),
