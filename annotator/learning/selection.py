@@ -37,7 +37,7 @@ def rank_queue(version: ModelVersion, strategy: str | None = None, batch: int | 
         .order_by("instance_id")
         .values_list("instance_id", flat=True)
     )
-    measures = _scores(version, pool)
+    measures = _scores(version)
     ids = [pk for pk in pool if all(pk in measures[m] for m in measures)]
     if not ids:
         return 0
@@ -58,25 +58,28 @@ def rank_queue(version: ModelVersion, strategy: str | None = None, batch: int | 
     return written
 
 
-def _scores(version: ModelVersion, ids: list[int]) -> dict[str, dict[int, float]]:
+# The open training pool, as a join rather than a list of ids: a pool of tens of thousands
+# of slices would overflow a database's limit on query parameters.
+OPEN = {"queue_item__done": False, "queue_item__held_out": False}
+OPEN_VIA_INSTANCE = {f"instance__{key}": value for key, value in OPEN.items()}
+
+
+def _scores(version: ModelVersion) -> dict[str, dict[int, float]]:
     wanted = {m: {} for m in (Score.Measure.ENTROPY, Score.Measure.MARGIN, Score.Measure.BALD)}
-    rows = Score.objects.filter(model=version, measure__in=list(wanted)).values_list(
-        "instance_id", "measure", "value"
-    )
-    pool = set(ids)
+    rows = Score.objects.filter(
+        model=version, measure__in=list(wanted), **OPEN_VIA_INSTANCE
+    ).values_list("instance_id", "measure", "value")
     for pk, measure, value in rows.iterator(chunk_size=5000):
-        if pk in pool:
-            wanted[measure][pk] = value
+        wanted[measure][pk] = value
     return {str(m): values for m, values in wanted.items()}
 
 
 def _embeddings(version: ModelVersion, ids: list[int]) -> np.ndarray | None:
-    vectors = dict(
-        Embedding.objects.filter(model=version, instance_id__in=ids).values_list(
-            "instance_id", "vector"
-        )
+    rows = Embedding.objects.filter(model=version, **OPEN_VIA_INSTANCE).values_list(
+        "instance_id", "vector"
     )
-    if len(vectors) < len(ids):
+    vectors = dict(rows.iterator(chunk_size=5000))
+    if any(pk not in vectors for pk in ids):
         return None
     return np.stack([np.frombuffer(bytes(vectors[pk]), dtype="<f2") for pk in ids]).astype(
         np.float32
@@ -84,11 +87,10 @@ def _embeddings(version: ModelVersion, ids: list[int]) -> np.ndarray | None:
 
 
 def _rare_probs(version: ModelVersion, ids: list[int]) -> np.ndarray:
-    probs = dict(
-        Prediction.objects.filter(model=version, instance_id__in=ids).values_list(
-            "instance_id", "probabilities"
-        )
+    rows = Prediction.objects.filter(model=version, **OPEN_VIA_INSTANCE).values_list(
+        "instance_id", "probabilities"
     )
+    probs = dict(rows.iterator(chunk_size=5000))
     return np.array(
         [max((probs.get(pk) or {}).get(f, 0.0) for f in RARE) for pk in ids], dtype=np.float64
     )
@@ -96,13 +98,14 @@ def _rare_probs(version: ModelVersion, ids: list[int]) -> np.ndarray:
 
 def _groups(ids: list[int]) -> dict[str, np.ndarray]:
     """Series, slice position within its series, dog and series type (plane/weighting)."""
+    fields = ("id", "series_id", "series__study__dog_id", "series__plane", "series__sequence")
     rows = {
         pk: (series, dog, f"{plane}/{sequence}")
-        for pk, series, dog, plane, sequence in Instance.objects.filter(pk__in=ids).values_list(
-            "id", "series_id", "series__study__dog_id", "series__plane", "series__sequence"
-        )
+        for pk, series, dog, plane, sequence in Instance.objects.filter(**OPEN)
+        .values_list(*fields)
+        .iterator(chunk_size=5000)
     }
-    positions = _positions({series for series, _, _ in rows.values()})
+    positions = _positions()
     return {
         "series": np.array([rows[pk][0] for pk in ids], dtype=np.int64),
         "position": np.array([positions[pk] for pk in ids], dtype=np.int64),
@@ -111,12 +114,14 @@ def _groups(ids: list[int]) -> dict[str, np.ndarray]:
     }
 
 
-def _positions(series_ids: set[int]) -> dict[int, int]:
-    """Each slice's index within its series, by position along the normal (then number)."""
-    by_series: dict[int, list[tuple]] = {}
-    rows = Instance.objects.filter(series_id__in=series_ids).values_list(
+def _positions() -> dict[int, int]:
+    """Each slice of the pool's series: its index within the series, by position along the
+    normal (then number)."""
+    pool_series = Instance.objects.filter(**OPEN).values("series_id")
+    rows = Instance.objects.filter(series_id__in=pool_series).values_list(
         "id", "series_id", "position_mm", "instance_number"
     )
+    by_series: dict[int, list[tuple]] = {}
     for pk, series, position, number in rows.iterator(chunk_size=5000):
         key = (position is None, position or 0.0, number is None, number or 0, pk)
         by_series.setdefault(series, []).append((key, pk))
