@@ -21,6 +21,7 @@ from annotator.imaging import storage
 from annotator.imaging.models import Instance
 from annotator.learning import dataset, registry, report, runs, scoring, selection, training
 from annotator.learning.models import (
+    Embedding,
     Evaluation,
     ModelVersion,
     TrainingRun,
@@ -123,6 +124,8 @@ def _train(run: TrainingRun) -> dict:
     promoted = registry.promote_if_chosen(version, candidate_auroc, served, served_auroc)
     if promoted:
         _rank_queue(version)
+    elif scored:  # lost the promotion after scoring: embeddings are the served version's only
+        Embedding.objects.filter(model=version).delete()
     timings = {
         "training_s": round(trained - started, 1),
         "total_s": round(time.monotonic() - started, 1),
