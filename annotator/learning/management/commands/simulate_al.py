@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from annotator.learning.models import BenchmarkCurve
 from ml.selection import STRATEGIES
 
-DEFAULTS = {"dogs": 100, "rounds": 6, "batch": 100, "steps": 250, "passes": 10}
+DEFAULTS = {"dogs": 100, "rounds": 6, "batch": 100, "steps": 150, "passes": 10}
 
 
 def _seeds(text: str) -> list[int]:
