@@ -14,8 +14,8 @@ What differs from the app's worker, and why (the same for every strategy):
 - the localiser learns the canal boxes once per cohort (they are not the labels being
   budgeted), and every slice's tiles are cut once and kept in memory, so a round costs a
   classifier fit and forward passes, not decoding thousands of DICOM files again;
-- the classifier's schedule is lighter (`steps`, default 150, against the app's 800, with
-  one validation pass at the end instead of early stopping), and no heatmaps are drawn.
+- the classifier's schedule is lighter (`steps`, default 150, against the app's 800, and
+  its last weights rather than early stopping), and no heatmaps are drawn.
 """
 
 import csv
@@ -84,7 +84,7 @@ def run(cohort: Path, plan: Plan) -> list[dict]:
     clock = time.monotonic()
     tiles = _cut_every_slice(manifest, plan.seed)
     log.info("tiles of %d slices cut in %.0f s", len(tiles), time.monotonic() - clock)
-    val = _split_set(Split.VAL, tiles)
+    val_ids, val_truth = _truth(Split.VAL)
     test_ids, test_truth = _truth(Split.TEST)
 
     curve: list[dict] = []
@@ -93,9 +93,8 @@ def run(cohort: Path, plan: Plan) -> list[dict]:
     for number in range(1, plan.rounds + 1):
         clock = time.monotonic()
         labeled += _label_from_queue(reader, manifest, plan.batch)
-        net = _fit(labeled, tiles, val, plan, number)
-        val_probs = _probs(net, val[0], tiles)
-        thresholds = youden_thresholds(val_probs, val[1])
+        net = _fit(labeled, tiles, plan, number)
+        thresholds = youden_thresholds(_probs(net, val_ids, tiles), val_truth)
         test_probs = _probs(net, test_ids, tiles)
         served = _serve(served, number)
         pool = list(
@@ -157,9 +156,10 @@ def _cut_every_slice(manifest: dict[str, dict], seed: int) -> dict[int, Tiles]:
             everything.lesion_boxes[chunk : chunk + 256],
             everything.canal,
         )
-        eval_set, eval_counts = training.tiles_of(part, localiser, size, stride, None, 0)
+        images = [training.image_of(i) for i in part.instances]
+        eval_set, eval_counts = training.tiles_of(part, localiser, size, stride, None, 0, images)
         train_set, train_counts = training.tiles_of(
-            part, localiser, size, stride, rng, settings.TRAIN_MAX_NEGATIVE
+            part, localiser, size, stride, rng, settings.TRAIN_MAX_NEGATIVE, images
         )
         e = np.cumsum([0, *eval_counts])
         t = np.cumsum([0, *train_counts])
@@ -213,11 +213,6 @@ def _truth(split: str) -> tuple[list[int], np.ndarray]:
     return [i.pk for i in data.instances], data.truth
 
 
-def _split_set(split: str, tiles: dict[int, Tiles]) -> tuple[list[int], np.ndarray, CropSet]:
-    ids, truth = _truth(split)
-    return ids, truth, _eval_crops(ids, tiles)[0]
-
-
 def _eval_crops(ids: list[int], tiles: dict[int, Tiles]) -> tuple[CropSet, list[int]]:
     parts = [tiles[pk] for pk in ids]
     counts = [len(t.eval_tiles) for t in parts]
@@ -245,7 +240,7 @@ def _label_from_queue(reader, manifest: dict[str, dict], batch: int) -> list[int
     return done
 
 
-def _fit(labeled: list[int], tiles: dict[int, Tiles], val, plan: Plan, number: int):
+def _fit(labeled: list[int], tiles: dict[int, Tiles], plan: Plan, number: int):
     parts = [tiles[pk] for pk in labeled]
     train = CropSet(
         np.concatenate([t.train_tiles for t in parts]),
@@ -259,11 +254,10 @@ def _fit(labeled: list[int], tiles: dict[int, Tiles], val, plan: Plan, number: i
         planes=len(training.PLANES),
         sequences=len(training.SEQUENCES),
     )
-    # one validation pass, at the end: a short fixed schedule keeps its last weights
-    cfg = FitConfig.cpu(
-        steps=plan.steps, eval_every=plan.steps, seed=plan.seed * 1000 + number, device="cpu"
-    )
-    return fit(train, val[2], net, cfg).model
+    # a short fixed schedule keeps its last weights; thresholds come from the validation
+    # slices afterwards, as in the app
+    cfg = FitConfig.cpu(steps=plan.steps, seed=plan.seed * 1000 + number, device="cpu")
+    return fit(train, None, net, cfg).model
 
 
 def _probs(net, ids: list[int], tiles: dict[int, Tiles]) -> np.ndarray:

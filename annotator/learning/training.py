@@ -115,16 +115,18 @@ def tiles_of(
     stride: int,
     rng: np.random.Generator | None,
     max_negative: int,
+    images: list[np.ndarray] | None = None,
 ) -> tuple[CropSet, list[int]]:
     """Tiles of every labeled slice with their labels; (tile set, tiles per slice).
 
     Training (`rng` given) cuts along the reader's canal box where there is one and keeps
     every tile that shows a finding and at most `max_negative` of the others per slice;
     evaluation cuts along the localiser's box, as at inference, and keeps every tile.
+    `images` are the slices already decoded, in order (else each is read here).
     """
     tiles, labels, planes, sequences, counts = [], [], [], [], []
     for row, instance in enumerate(data.instances):
-        image = image_of(instance)
+        image = images[row] if images is not None else image_of(instance)
         box = data.canal.get(instance.pk) if rng is not None else None
         if box is None:
             box = locate(localiser, [image])[0].tolist()
