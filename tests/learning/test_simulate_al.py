@@ -41,8 +41,11 @@ def test_two_strategies_share_the_cold_start_and_report_their_curves(tmp_path, m
     monkeypatch.setenv("DACHS_LOCALISER_MAX_SLICES", "200")
     cohorts = tmp_path / "cohorts"
     plot = tmp_path / "curve.png"
-    hybrid = simulate("hybrid", cohorts, args=[f"--plot={plot}", "--save"])
-    random = simulate("random", cohorts)
+    hybrid = simulate("hybrid", cohorts, args=["--save"])
+    (tmp_path / "hybrid.json").write_text(json.dumps(hybrid))
+    random = simulate(
+        "random", cohorts, args=[f"--plot={plot}", f"--compare={tmp_path / 'hybrid.json'}"]
+    )
 
     for result in (hybrid, random):
         assert result["settings"]["seeds"] == [3]
@@ -66,3 +69,6 @@ def test_bad_arguments_are_refused_before_any_work(tmp_path):
         simulate("hybrid", tmp_path, args=["--seeds=a,b"])
     with pytest.raises(Exception, match="invalid choice"):
         simulate("clever", tmp_path)
+    (tmp_path / "junk.json").write_text("[1, 2]")
+    with pytest.raises(Exception, match="not a simulate_al --json output"):
+        simulate("random", tmp_path, args=[f"--compare={tmp_path / 'junk.json'}"])

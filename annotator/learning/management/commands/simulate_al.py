@@ -54,6 +54,13 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--plot", type=Path, help="write the learning curve as a PNG")
         parser.add_argument(
+            "--compare",
+            type=Path,
+            action="append",
+            default=[],
+            help="a previous run's --json output to draw beside this one (repeatable)",
+        )
+        parser.add_argument(
             "--save", action="store_true", help="keep the curve for the app's learning page"
         )
         parser.add_argument(
@@ -68,6 +75,15 @@ class Command(BaseCommand):
         if options["child"]:
             return self._child(options)
         seeds = _seeds(options["seeds"])
+        others = {}
+        for path in options["compare"]:
+            try:
+                earlier = json.loads(path.read_text())
+                others[earlier["settings"]["strategy"]] = earlier["seeds"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise CommandError(
+                    f"--compare {path}: not a simulate_al --json output ({exc})"
+                ) from None
         for name in ("dogs", "rounds", "batch", "steps", "passes", "jobs"):
             if options[name] < 1:
                 raise CommandError(f"--{name} must be at least 1")
@@ -96,7 +112,7 @@ class Command(BaseCommand):
         if options["plot"]:
             from annotator.learning.curve_plot import write_png
 
-            write_png(options["plot"], {options["strategy"]: curves})
+            write_png(options["plot"], {**others, options["strategy"]: curves})
         if options["save"]:
             BenchmarkCurve.objects.create(
                 strategy=options["strategy"], settings=result["settings"], seeds=curves
