@@ -4,9 +4,10 @@ Usage: python bench/bench_bald.py [--tiles 4096] [--passes 10] [--repeats 3] [--
 
 MC dropout runs the convolutional trunk once and repeats only dropout and the linear head
 (ml/mc.py), so its cost over `ml.multilabel.predict` should be small. Both run on the same
-random 64 px tiles with the app's classifier shape, on CPU with the app's thread count; the
-best of `repeats` interleaved timings of each is compared (weights do not change the arithmetic, so the
-net is untrained). Prints both times and their ratio; the issue's target is at most 1.3.
+random 64 px tiles with the app's classifier shape, on CPU with the app's thread count,
+after a warm-up; the best of `repeats` interleaved timings of each is compared (weights do
+not change the arithmetic, so the net is untrained). Prints both times and their ratio; the
+issue's target is at most 1.3.
 """
 
 import argparse
