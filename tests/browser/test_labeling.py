@@ -1,7 +1,6 @@
 """A vet in a real browser: log in, see the slice, adjust it, label three with the keyboard."""
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -12,34 +11,7 @@ from PIL import Image, ImageChops, ImageStat
 from annotator.imaging.ingest import ingest_paths
 from annotator.labeling.models import Label
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls
-    # are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is missing: run `make browser` (apt-get install chromium)")
-    if not (Path(settings.BASE_DIR) / "frontend" / "dist" / "label.js").exists():
-        pytest.fail("the viewer bundle is not built: run `make setup`")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 def canvas_image(page) -> Image.Image:

@@ -2,7 +2,6 @@
 heatmap lies over it in red, and unticking the box hides it."""
 
 import io
-import os
 import zlib
 from pathlib import Path
 
@@ -17,24 +16,7 @@ from annotator.imaging.models import Instance
 from annotator.learning import registry
 from annotator.learning.models import Heatmap, ModelVersion, Prediction, TrainingRun
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is missing: run `make browser` (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
