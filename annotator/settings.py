@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "annotator.audit",
     "annotator.learning",
     "annotator.accounts",
+    "annotator.review",
     "annotator.web",
 ]
 
@@ -149,7 +150,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["annotator.accounts.permissions.IsAnnotator"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["annotator.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "annotator.api.errors.exception_handler",
@@ -188,6 +189,12 @@ QUEUE_LOOKAHEAD = env_int("DACHS_LOOKAHEAD", 2)  # further slices leased for pre
 QUEUE_HELD_OUT_SHARE = float(env_str("DACHS_HELD_OUT_SHARE", "0.2"))
 QUEUE_SHUFFLE_SEED = env_int("DACHS_SHUFFLE_SEED", 20211)
 RETRAIN_EVERY = env_int("DACHS_RETRAIN_EVERY", 25)  # new labels that trigger a retrain
+# Which labels train the model: "submitted" (every label not rejected) or "accepted"
+# (approved, corrected or imported). Retrain-after-K counts the labels that would train.
+TRAIN_ON = env_choice("DACHS_TRAIN_ON", "submitted", ("submitted", "accepted"))
+# Share of slices given blind to two different annotators (double reads).
+DOUBLE_READ_SHARE = float(env_str("DACHS_DOUBLE_READ_SHARE", "0.1"))
+REVIEW_LEASE_SECONDS = env_int("DACHS_REVIEW_LEASE_SECONDS", 300)
 # How the training pool is ordered once a model scores it (see annotator/learning/selection.py);
 # a labeling batch is the next RETRAIN_EVERY items of that order.
 AL_STRATEGY = env_choice(

@@ -19,6 +19,10 @@ urlpatterns = [
     path("studies/<int:study_id>/", second_eye.study_read, name="study-read-page"),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("annotator.web.review_urls")),
+    path("", include("annotator.quality.urls")),
+    path("", include("annotator.audit.urls")),
     path("api/", include("annotator.api.urls")),
+    path("api/", include("annotator.review.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,7 @@
 """Shared fixtures: the people who use Dachs, a real Redis, and a tiny synthetic cohort.
 
-Personas: Alice and Bob are vets who label; Carol is the clinic's admin; an anonymous
-visitor has no account.
+Personas: Alice and Bob are vets who label (annotators); Rita is a vet who reviews
+(reviewer); Carol is the clinic's admin; an anonymous visitor has no account.
 """
 
 import os
@@ -115,21 +115,35 @@ def tiny_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="alice-pass-123")
+def person(username: str, role: str):
+    """A user with a password of `<name>-pass-123` in one role's group."""
+    from django.contrib.auth import get_user_model
+
+    from annotator.accounts.roles import set_role
+
+    user = get_user_model().objects.create_user(username, password=f"{username}-pass-123")
+    set_role(user, role)
+    return user
 
 
 @pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="bob-pass-123")
+def alice(db):
+    return person("alice", "annotator")
 
 
 @pytest.fixture
-def carol(django_user_model):
-    return django_user_model.objects.create_user(
-        "carol", password="carol-pass-123", is_staff=True, is_superuser=True
-    )
+def bob(db):
+    return person("bob", "annotator")
+
+
+@pytest.fixture
+def rita(db):
+    return person("rita", "reviewer")
+
+
+@pytest.fixture
+def carol(db):
+    return person("carol", "admin")
 
 
 def client_for(user) -> APIClient:

@@ -2,11 +2,12 @@
 curves, and how many labeled positives each finding has per split."""
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString
 
+from annotator.accounts.decorators import role_required
+from annotator.accounts.roles import ANNOTATOR
 from annotator.learning import curves
 from annotator.web.plots import Line, learning_svg
 
@@ -15,7 +16,7 @@ BENCHMARK_COLOURS = {"random": "#7a7a7a"}
 OTHER_BENCHMARK_COLOUR = "#d9822b"
 
 
-@login_required
+@role_required(ANNOTATOR)
 def learning(request: HttpRequest) -> HttpResponse:
     points = curves.project_curve()
     benchmarks = curves.benchmarks()

@@ -2,21 +2,21 @@
 and the admin's buttons (retrain, cancel, promote, roll back) as plain forms."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from annotator.accounts.roles import is_admin
+from annotator.accounts.decorators import role_required
+from annotator.accounts.roles import ADMIN, ANNOTATOR, is_admin
 from annotator.errors import DomainError
 from annotator.learning import policy, progress, registry
 from annotator.learning.models import ModelVersion, TrainingRun
 from annotator.web.plots import roc_svg
 
 
-@login_required
+@role_required(ANNOTATOR)
 def models(request: HttpRequest) -> HttpResponse:
     runs = list(TrainingRun.objects.order_by("-id")[:10])
     active = [
@@ -39,7 +39,7 @@ def models(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(ANNOTATOR)
 def report(request: HttpRequest, model_id: int) -> HttpResponse:
     version = get_object_or_404(ModelVersion, pk=model_id)
     evaluation = version.evaluations.filter(split="test").first()
@@ -90,7 +90,7 @@ def _admin_action(request: HttpRequest, action, success: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@role_required(ADMIN)
 def retrain(request: HttpRequest) -> HttpResponse:
     return _admin_action(
         request,
@@ -100,7 +100,7 @@ def retrain(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@role_required(ADMIN)
 def cancel(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(TrainingRun, pk=run_id)
     return _admin_action(
@@ -109,7 +109,7 @@ def cancel(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@role_required(ADMIN)
 def promote(request: HttpRequest, model_id: int) -> HttpResponse:
     version = get_object_or_404(ModelVersion, pk=model_id)
 
@@ -121,7 +121,7 @@ def promote(request: HttpRequest, model_id: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@role_required(ADMIN)
 def roll_back(request: HttpRequest, model_id: int) -> HttpResponse:
     version = get_object_or_404(ModelVersion, pk=model_id)
 

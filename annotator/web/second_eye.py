@@ -1,11 +1,12 @@
 """The second-eye pages: the studies, newest first, and one study as the served model reads
 it (suspected findings per series, key slices with the heatmap, the dog-level call)."""
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from annotator.accounts.decorators import role_required
+from annotator.accounts.roles import ANNOTATOR
 from annotator.imaging.models import Study
 from annotator.learning import second_eye
 from annotator.vocab import FINDING_LABELS
@@ -13,7 +14,7 @@ from annotator.vocab import FINDING_LABELS
 STUDIES_PER_PAGE = 50
 
 
-@login_required
+@role_required(ANNOTATOR)
 def studies(request: HttpRequest) -> HttpResponse:
     page = Paginator(second_eye.newest_first(), STUDIES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
@@ -23,7 +24,7 @@ def studies(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(ANNOTATOR)
 def study_read(request: HttpRequest, study_id: int) -> HttpResponse:
     study = get_object_or_404(Study.objects.select_related("dog"), pk=study_id)
     return render(

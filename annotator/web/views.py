@@ -1,13 +1,14 @@
 """HTML pages; everything they do goes through the JSON API."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from annotator.accounts.decorators import role_required
+from annotator.accounts.roles import ANNOTATOR
 from annotator.vocab import FINDING_LABELS
 
 
-@login_required
+@role_required(ANNOTATOR)
 def label(request: HttpRequest) -> HttpResponse:
     findings = [
         {"hotkey": str(i), "value": value, "label": text}

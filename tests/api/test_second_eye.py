@@ -234,7 +234,7 @@ def test_the_list_shows_the_newest_studies_first_with_their_status(
             withdrawn=withdrawn,
         )
     client = client_for(alice)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         body = client.get("/api/studies/").json()
     assert body["count"] == 3
     rows = {r["study"]["id"]: r for r in body["results"]}

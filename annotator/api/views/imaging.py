@@ -4,14 +4,14 @@ from django.http import FileResponse, Http404, HttpResponse
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 
-from annotator.accounts.permissions import IsAuthenticated
+from annotator.accounts.permissions import IsAnnotator
 from annotator.imaging import storage
 from annotator.imaging.models import Instance
 from annotator.learning import heatmaps
 
 
 @api_view(["GET"])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAnnotator])
 def slice_dicom(request: Request, slice_id: int) -> FileResponse:
     instance = Instance.objects.filter(pk=slice_id).first()
     if instance is None:
@@ -26,7 +26,7 @@ def slice_dicom(request: Request, slice_id: int) -> FileResponse:
 
 
 @api_view(["GET"])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAnnotator])
 def slice_heatmap(request: Request, slice_id: int) -> HttpResponse:
     """Where the served model looked on this slice, as a red RGBA PNG to lay over the image
     (stretched to the slice's rows and columns); 404 until the served model has scored it."""

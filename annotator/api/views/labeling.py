@@ -6,7 +6,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotator.accounts.permissions import IsAuthenticated
+from annotator.accounts.permissions import IsAnnotator
 from annotator.api.serializers import (
     LabelEditSerializer,
     LabelInputSerializer,
@@ -23,7 +23,7 @@ from annotator.worklist.models import QueueItem
 
 
 @api_view(["POST"])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAnnotator])
 def queue_next(request: Request) -> Response:
     """Lease the current slice and the next ones (for prefetching) to the asking user."""
     claim = worklist.claim(request.user)
@@ -47,7 +47,7 @@ def queue_next(request: Request) -> Response:
 
 
 @api_view(["GET", "POST"])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAnnotator])
 def labels(request: Request) -> Response:
     """GET: the asking user's labels, newest first. POST: label the current slice."""
     if request.method == "GET":
@@ -67,7 +67,7 @@ def labels(request: Request) -> Response:
 
 
 @api_view(["PUT"])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAnnotator])
 def label_detail(request: Request, label_id: int) -> Response:
     """A new version of this label (its reader, or an admin); `version` is the one replaced."""
     form = LabelEditSerializer(data=request.data)
@@ -77,7 +77,7 @@ def label_detail(request: Request, label_id: int) -> Response:
 
 
 @api_view(["POST"])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAnnotator])
 def label_withdraw(request: Request, label_id: int) -> Response:
     """Undo a label: a withdrawn version; the slice goes back to the queue."""
     label = services.withdraw(request.user, label_id)

@@ -7,7 +7,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotator.accounts.permissions import IsAuthenticated, IsClinicAdmin
+from annotator.accounts.permissions import IsAnnotator, IsClinicAdmin
 from annotator.api.serializers import ModelVersionSerializer, TrainingRunSerializer
 from annotator.learning import policy, registry
 from annotator.learning.models import ModelVersion, TrainingRun
@@ -16,7 +16,7 @@ from annotator.learning.models import ModelVersion, TrainingRun
 class ModelVersionList(generics.ListAPIView):
     """Model versions, newest first, with their evaluations and runs."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAnnotator]
     serializer_class = ModelVersionSerializer
     queryset = (
         ModelVersion.objects.select_related("run").prefetch_related("evaluations").order_by("-id")
@@ -24,7 +24,7 @@ class ModelVersionList(generics.ListAPIView):
 
 
 class TrainingRunList(generics.ListAPIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAnnotator]
     serializer_class = TrainingRunSerializer
     queryset = TrainingRun.objects.order_by("-id")
 
@@ -70,7 +70,7 @@ def cancel_run(request: Request, run_id: int) -> Response:
 
 
 @api_view(["GET"])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAnnotator])
 def report(request: Request, model_id: int) -> Response:
     """The version's Table-2 report on the test dogs, as the worker last computed it."""
     version = get_object_or_404(ModelVersion, pk=model_id)

@@ -9,7 +9,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotator.accounts.permissions import IsAuthenticated
+from annotator.accounts.permissions import IsAnnotator
 from annotator.imaging import preview
 from annotator.imaging.errors import PixelError
 from annotator.imaging.models import Instance, Study
@@ -28,7 +28,7 @@ class StudyList(generics.ListAPIView):
     ``labeled_slices`` counts its slices with a standing (not withdrawn) label.
     """
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAnnotator]
 
     def get_queryset(self):
         return second_eye.newest_first()
@@ -39,7 +39,7 @@ class StudyList(generics.ListAPIView):
 
 
 @api_view(["GET"])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAnnotator])
 def study_read(request: Request, study_id: int) -> Response:
     """One study as the served model reads it; what the read page shows.
 
@@ -67,7 +67,7 @@ def study_read(request: Request, study_id: int) -> Response:
 
 
 @api_view(["GET"])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAnnotator])
 def slice_preview(request: Request, slice_id: int) -> HttpResponse:
     """The slice as a grey PNG of its own size (percentile window), for an <img>."""
     instance = Instance.objects.filter(pk=slice_id).first()
