@@ -2,8 +2,9 @@
 
 Each role may do everything the one before it may: annotators label; reviewers also review
 others' labels; admins also manage users, train, promote or roll back models and export.
-Admins are also `is_staff` and superusers (the Django admin); the others are neither. A Django superuser counts
-as an admin. An account in no group has no role and may open nothing but the login page.
+Admins are also `is_staff` and superusers (the Django admin); the others are neither. A
+Django superuser counts as an admin. An account in no group has no role and may open
+nothing but the login page.
 """
 
 from django.contrib.auth.models import AbstractBaseUser, Group

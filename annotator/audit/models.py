@@ -18,6 +18,8 @@ class AuditEvent(models.Model):
     target_type = models.CharField(max_length=48, blank=True)
     target_id = models.BigIntegerField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # The slice the event is about, if any: a slice's history page reads by this.
+    slice_id = models.BigIntegerField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-id"]

@@ -35,6 +35,8 @@ class Label(models.Model):
     class Source(models.TextChoices):
         READER = "reader", "Reader"
         IMPORT = "import", "Import"  # `manage.py import_labels`: a clinic's existing labels
+        # A reviewer's decision: the corrected findings, or the withdrawal of a rejected label
+        REVIEW = "review", "Review"
 
     # Where this version came from: a reader in the app, or an import of existing labels.
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.READER)

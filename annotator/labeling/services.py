@@ -108,7 +108,7 @@ def submit(user: AbstractBaseUser, instance_id: int, content: LabelContent) -> t
         lease = worklist.require_current(user, instance_id, LeaseKind.LABEL)
         label = write_version(instance, user, user, content, previous)
         lease.delete()
-        record("label.submitted", actor=user, target=label, **_summary(label))
+        record("label.submitted", actor=user, target=label, slice_id=instance_id, **_summary(label))
         _after_commit()
     return label, True
 
@@ -151,7 +151,7 @@ def _edit_chain(
             f"the current one is version {previous.version}; reload it and edit again"
         )
     label = write_version(instance, reader, user, content, previous)
-    record("label.edited", actor=user, target=label, **_summary(label))
+    record("label.edited", actor=user, target=label, slice_id=instance.pk, **_summary(label))
     _after_commit()
     return label
 
@@ -181,7 +181,13 @@ def withdraw(user: AbstractBaseUser, label_id: int) -> Label:
             withdrawn=True,
         )
         items.unmark_read(previous.instance_id, previous.reader)
-        record("label.withdrawn", actor=user, target=withdrawn, version=withdrawn.version)
+        record(
+            "label.withdrawn",
+            actor=user,
+            target=withdrawn,
+            slice_id=withdrawn.instance_id,
+            version=withdrawn.version,
+        )
     return withdrawn
 
 

@@ -162,6 +162,7 @@ def _lease(
                     "lease.taken_over",
                     actor=user,
                     target=expired.instance,
+                    slice_id=instance_id,
                     kind=kind,
                     previous_holder=expired.holder_id,
                     expired_at=expired.expires_at.isoformat(),

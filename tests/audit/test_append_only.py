@@ -31,7 +31,7 @@ def test_an_event_cannot_be_changed_through_the_orm(event):
 def test_an_event_cannot_be_deleted_through_the_orm(event):
     assert "append-only" in refused(event.delete)
     assert "append-only" in refused(lambda: AuditEvent.objects.all().delete())
-    assert AuditEvent.objects.count() == 1
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
 def test_raw_sql_cannot_change_or_delete_events_either(event):
@@ -45,9 +45,10 @@ def test_raw_sql_cannot_change_or_delete_events_either(event):
     delete = f"DELETE FROM {table}"  # noqa: S608
     assert "append-only" in refused(lambda: execute(update))
     assert "append-only" in refused(lambda: execute(delete))
-    assert AuditEvent.objects.get().action == "label.submitted"
+    assert AuditEvent.objects.get(pk=event.pk).action == "label.submitted"
 
 
 def test_new_events_are_still_added(event, alice):
+    before = AuditEvent.objects.count()
     record("training.requested", actor=alice)
-    assert AuditEvent.objects.count() == 2
+    assert AuditEvent.objects.count() == before + 1
