@@ -34,6 +34,7 @@ from annotator.errors import Invalid, NotFound
 from annotator.imaging.models import CanalBox, Instance
 from annotator.labeling.models import Label
 from annotator.labeling.services import MAX_BOXES, LabelContent, latest, write_version
+from annotator.review import queue as review_queue
 from annotator.vocab import FINDINGS, CantTell
 from annotator.worklist import items
 
@@ -195,6 +196,8 @@ def _import_row(
         ):
             return False
         label = write_version(instance, user, user, content, previous, Label.Source.IMPORT)
+        # An import stands accepted: it closes the chain's waiting review, if any.
+        review_queue.open_items_for(label)
         record(
             "label.imported",
             actor=user,

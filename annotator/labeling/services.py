@@ -10,6 +10,7 @@ from annotator.audit.log import record
 from annotator.errors import Conflict, Forbidden, Invalid, NotFound
 from annotator.imaging.models import Instance
 from annotator.labeling.models import Label
+from annotator.review import queue as review_queue
 from annotator.vocab import FINDINGS, Finding
 from annotator.worklist import claim as worklist
 from annotator.worklist import items
@@ -107,6 +108,7 @@ def submit(user: AbstractBaseUser, instance_id: int, content: LabelContent) -> t
             )
         lease = worklist.require_current(user, instance_id, LeaseKind.LABEL)
         label = write_version(instance, user, user, content, previous)
+        review_queue.open_items_for(label)
         lease.delete()
         record("label.submitted", actor=user, target=label, slice_id=instance_id, **_summary(label))
         _after_commit()
@@ -145,12 +147,14 @@ def _edit_chain(
     previous = latest(instance.pk, reader.pk)
     if previous is None:
         raise NotFound("there is no label to edit: submit one first")
+    _check_not_settled(user, previous)
     if previous.version != version:
         raise Conflict(
             f"this label changed meanwhile: you edited version {version}, "
             f"the current one is version {previous.version}; reload it and edit again"
         )
     label = write_version(instance, reader, user, content, previous)
+    review_queue.open_items_for(label)
     record("label.edited", actor=user, target=label, slice_id=instance.pk, **_summary(label))
     _after_commit()
     return label
@@ -168,6 +172,7 @@ def withdraw(user: AbstractBaseUser, label_id: int) -> Label:
         previous = latest(label.instance_id, label.reader_id)
         if previous.withdrawn:
             return previous
+        _check_not_settled(user, previous)
         withdrawn = Label.objects.create(
             instance_id=previous.instance_id,
             reader_id=previous.reader_id,
@@ -181,6 +186,7 @@ def withdraw(user: AbstractBaseUser, label_id: int) -> Label:
             withdrawn=True,
         )
         items.unmark_read(previous.instance_id, previous.reader)
+        review_queue.open_items_for(withdrawn)
         record(
             "label.withdrawn",
             actor=user,
@@ -189,6 +195,13 @@ def withdraw(user: AbstractBaseUser, label_id: int) -> Label:
             version=withdrawn.version,
         )
     return withdrawn
+
+
+def _check_not_settled(user: AbstractBaseUser, label: Label) -> None:
+    """A label a reviewer approved or corrected stands: only an admin changes it now (which
+    opens a new review), so an annotator cannot quietly undo a review."""
+    if not is_admin(user) and review_queue.settled(label):
+        raise Conflict("this label was reviewed; ask a reviewer to change it")
 
 
 def write_version(

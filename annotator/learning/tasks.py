@@ -188,8 +188,15 @@ def _score_pool(version: ModelVersion, model: LesionModel, keep_embeddings: bool
 
 
 def _rank_queue(version: ModelVersion) -> None:
+    """After a promotion: the labeling queue by the new version's scores, and the review
+    queue's model-disagreement and model-unsure reasons by its predictions."""
+    from annotator.review.models import ReviewItem
+    from annotator.review.queue import refresh_tiers
+
     scoring.forget_embeddings(version)
     selection.rank_queue(version)
+    pending = ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
+    refresh_tiers(list(pending.values_list("instance_id", flat=True).distinct()))
 
 
 def evaluate_on_test(model_id: int) -> dict:

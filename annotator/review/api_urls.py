@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from annotator.review import api
+
+urlpatterns = [
+    path("reviews/next/", api.review_next, name="review-next"),
+    path("reviews/returned/", api.returned, name="review-returned"),
+    path("reviews/", api.reviews, name="review-list"),
+]
