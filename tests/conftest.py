@@ -77,6 +77,9 @@ def data_dir(tmp_path: Path, settings) -> Path:
     }
     # Automatic retraining is exercised by its own tests, which lower this.
     settings.RETRAIN_EVERY = 1_000_000
+    # Double reads are exercised by their own tests (tests/review/test_double_reads.py);
+    # elsewhere each slice needs one read, so counts in other tests stay simple.
+    settings.DOUBLE_READ_SHARE = 0
     return settings.DATA_DIR
 
 

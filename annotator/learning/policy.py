@@ -13,6 +13,7 @@ import redis
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from rq import Callback, Queue
 from rq.command import send_stop_job_command
@@ -24,6 +25,9 @@ from annotator.errors import Conflict, Unavailable
 from annotator.labeling.models import Label
 from annotator.learning import runs
 from annotator.learning.models import ModelVersion, TrainingRun
+from annotator.review import status
+from annotator.review.models import Decision, Review
+from annotator.vocab import Split
 
 log = logging.getLogger(__name__)
 
@@ -188,15 +192,29 @@ def _newest_label_id() -> int:
 
 
 def labels_since_last_run() -> int:
-    """New label versions that could train the model, since the newest training run."""
+    """Slices with a new label the next run would use, since the newest training run.
+
+    Only labels that stand count: the newest version of its chain, neither withdrawn (nor
+    rejected) nor "can't tell". Beyond that it follows DACHS_TRAIN_ON, as
+    dataset.current_labels does. "submitted": every such label written since the run.
+    "accepted": on training dogs only a label that became accepted: a correction or an
+    import (a new version), or an approval given since the run (no new version, so the
+    run's request time is the mark); validation and test dogs' labels count when written,
+    as they are used then. A review decision calls labels_changed() for its approval to
+    count at once.
+    """
     last = TrainingRun.objects.order_by("-id").first()
     since = last.labels_seen if last else 0
-    return (
-        Label.objects.filter(id__gt=since, withdrawn=False, cant_tell="")
-        .values("instance_id")
-        .distinct()
-        .count()
-    )
+    usable = status.current_versions(Label.objects.filter(withdrawn=False, cant_tell=""))
+    new = Q(id__gt=since)
+    if settings.TRAIN_ON == "accepted":
+        on_train = Q(instance__series__study__dog__split=Split.TRAIN)
+        written = new & Q(source__in=[Label.Source.IMPORT, Label.Source.REVIEW])
+        approvals = Review.objects.filter(decision=Decision.APPROVE, label_id=OuterRef("pk"))
+        if last is not None:
+            approvals = approvals.filter(created_at__gt=last.created_at)
+        new = (new & ~on_train) | (on_train & (written | Q(Exists(approvals))))
+    return usable.filter(new).values("instance_id").distinct().count()
 
 
 def retrain_if_due() -> TrainingRun | None:

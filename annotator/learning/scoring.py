@@ -22,6 +22,7 @@ from django.db import transaction
 from annotator.imaging.models import Instance
 from annotator.learning import dataset, training
 from annotator.learning.models import Embedding, Heatmap, ModelVersion, Prediction, Score
+from annotator.review.models import ReviewItem
 from annotator.vocab import Finding
 from annotator.worklist.models import QueueItem
 from ml.lesion_model import LesionModel
@@ -34,12 +35,13 @@ BATCH = 64
 
 
 def open_pool() -> list[int]:
-    """Slices that still need a read (what the labeling queue can hand out)."""
-    return list(
-        QueueItem.objects.filter(done=False)
-        .order_by("instance_id")
-        .values_list("instance_id", flat=True)
+    """Slices that still need a read (what the labeling queue can hand out), and slices
+    whose label waits for a reviewer (the review queue ranks them by the model's view)."""
+    open_items = QueueItem.objects.filter(done=False).values_list("instance_id", flat=True)
+    awaiting_review = ReviewItem.objects.filter(status=ReviewItem.Status.PENDING).values_list(
+        "instance_id", flat=True
     )
+    return sorted({*open_items, *awaiting_review})
 
 
 def score(
@@ -61,10 +63,22 @@ def score(
             seed=version.pk,
         )
         _write(version, model, batch, images, scored, keep_embeddings)
+        _refresh_review_tiers([instance.pk for instance in batch])
         done += len(batch)
         if progress:
             progress(done, len(instance_ids))
     return done
+
+
+def _refresh_review_tiers(instance_ids: list[int]) -> None:
+    """Re-rank the review queue's items of these slices by the scores just stored."""
+    try:
+        from annotator.review.queue import refresh_tiers
+    except ModuleNotFoundError as exc:  # the review queue is not part of this build yet
+        if exc.name != "annotator.review.queue":
+            raise
+        return
+    refresh_tiers(instance_ids)
 
 
 def _decoded_batches(ids: list[int]) -> Iterator[tuple[list[Instance], list[np.ndarray]]]:

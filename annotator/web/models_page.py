@@ -1,6 +1,8 @@
 """The models page: training runs and their progress, model versions, the Table-2 report,
-and the admin's buttons (retrain, cancel, promote, roll back) as plain forms."""
+the admin's buttons (retrain, cancel, promote, roll back) as plain forms, and for the admin
+what the model trains on (label counts by review status)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -13,6 +15,7 @@ from annotator.accounts.roles import ADMIN, ANNOTATOR, is_admin
 from annotator.errors import DomainError
 from annotator.learning import policy, progress, registry
 from annotator.learning.models import ModelVersion, TrainingRun
+from annotator.review import status
 from annotator.web.plots import roc_svg
 
 
@@ -35,8 +38,40 @@ def models(request: HttpRequest) -> HttpResponse:
             "versions": [(v, _macro(v, "val"), _macro(v, "test")) for v in versions],
             "page": versions,
             "can_manage": is_admin(request.user),
+            "training_data": _training_data() if is_admin(request.user) else None,
         },
     )
+
+
+# (status, what the admin reads): the rows of the "Training data" table.
+TRAINING_DATA_ROWS = [
+    (status.SUBMITTED, "Submitted, awaiting review"),
+    (status.APPROVED, "Approved"),
+    (status.CORRECTED, "Corrected by a reviewer"),
+    (status.IMPORTED, "Imported"),
+    (status.REJECTED, "Rejected"),
+]
+TRAINS_ON = {
+    "submitted": "submitted labels (every label not rejected)",
+    "accepted": (
+        "accepted labels (approved, corrected or imported) of training dogs; validation and "
+        "test dogs' labels are used from submission"
+    ),
+}
+
+
+def _training_data() -> dict:
+    """Label chains by review status and split, and which of them train (DACHS_TRAIN_ON)."""
+    counts = status.counts_by_status()
+    trains = status.TRAINS[settings.TRAIN_ON]
+    splits = [*status.SPLITS, "total"]
+    rows = [
+        (name, [counts[s][key] for s in splits], "yes" if key in trains else "no")
+        for key, name in TRAINING_DATA_ROWS
+    ]
+    cant_tell = [counts[s]["cant_tell"] for s in splits]
+    rows.append(("Can't tell (counted above too; never trains)", cant_tell, "no"))
+    return {"rows": rows, "trains_on": TRAINS_ON[settings.TRAIN_ON]}
 
 
 @role_required(ANNOTATOR)

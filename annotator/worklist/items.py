@@ -21,16 +21,19 @@ BATCH = 500
 
 def add_new_instances() -> int:
     """Give every slice without a queue item one (held out if its dog is a validation or
-    test dog), then re-rank the pre-model order."""
+    test dog; read twice if it is drawn for a double read), then re-rank the pre-model
+    order."""
     missing = Instance.objects.filter(queue_item__isnull=True).values_list(
-        "id", "series__study__dog__split"
+        "id", "sop_instance_uid", "series__study__dog__split"
     )
     rows = list(missing)
     for start in range(0, len(rows), BATCH):
         QueueItem.objects.bulk_create(
             [
-                QueueItem(instance_id=pk, held_out=split != Split.TRAIN)
-                for pk, split in rows[start : start + BATCH]
+                QueueItem(
+                    instance_id=pk, held_out=split != Split.TRAIN, reads_needed=reads_needed(uid)
+                )
+                for pk, uid, split in rows[start : start + BATCH]
             ],
             ignore_conflicts=True,
         )
@@ -38,6 +41,22 @@ def add_new_instances() -> int:
         recount()
         reshuffle_base_order()
     return len(rows)
+
+
+def reads_needed(sop_instance_uid: str) -> int:
+    """2 for the share DACHS_DOUBLE_READ_SHARE of slices that two annotators read blind
+    (to measure how often vets agree), else 1.
+
+    The draw is a hash of the seed and the UID, so a re-ingest, a healed item and every
+    process agree on it; it is salted apart from the shuffle key, or the double reads would
+    be the first slices of every series type. Only new items are drawn: changing the share
+    leaves the reads already asked for as they are.
+    """
+    key = hashlib.sha256(
+        f"{settings.QUEUE_SHUFFLE_SEED}:double-read:{sop_instance_uid}".encode()
+    ).digest()
+    draw = int.from_bytes(key[:8], "big") / 2**64  # uniform in [0, 1)
+    return 2 if draw < settings.DOUBLE_READ_SHARE else 1
 
 
 def recount() -> int:
@@ -71,11 +90,12 @@ def lock_item(instance_id: int) -> QueueItem:
     """The slice's queue item, locked for this transaction (created if it is missing)."""
     item = QueueItem.objects.select_for_update().filter(instance_id=instance_id).first()
     if item is None:
-        split = Instance.objects.filter(pk=instance_id).values_list(
-            "series__study__dog__split", flat=True
+        uid, split = Instance.objects.filter(pk=instance_id).values_list(
+            "sop_instance_uid", "series__study__dog__split"
         )[0]
         item, created = QueueItem.objects.get_or_create(
-            instance_id=instance_id, defaults={"held_out": split != Split.TRAIN}
+            instance_id=instance_id,
+            defaults={"held_out": split != Split.TRAIN, "reads_needed": reads_needed(uid)},
         )
         if created:
             _shift_remaining(1)
