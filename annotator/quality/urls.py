@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from annotator.quality import views
+
+urlpatterns = [
+    path("quality/", views.quality, name="quality"),
+    path("api/quality/agreement/", views.agreement_api, name="quality-agreement"),
+]
