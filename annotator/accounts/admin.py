@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin
 
 from annotator.accounts.forms import ThrottledAdminAuthenticationForm
 from annotator.accounts.models import LoginFailure
+from annotator.accounts.roles import one_role_change
 from annotator.readonly_admin import ReadOnlyAdmin
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -16,6 +17,12 @@ class NoDeleteUserAdmin(UserAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # The form sets the groups by removing the old ones, then adding the new ones:
+        # audited as one role change, not as a passage through "no role".
+        with one_role_change(form.instance, actor=request.user):
+            super().save_related(request, form, formsets, change)
 
 
 if admin.site.is_registered(User):

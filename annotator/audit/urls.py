@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from annotator.audit import views
+
+urlpatterns = [
+    path("audit/", views.audit_log, name="audit-log"),
+    path("slices/<int:slice_id>/history/", views.slice_history, name="slice-history"),
+]

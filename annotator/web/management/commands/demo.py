@@ -15,15 +15,18 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from annotator import embedded_redis
+from annotator.accounts.roles import ADMIN, ANNOTATOR, REVIEWER, set_role
 from annotator.imaging.ingest import ingest_paths
 from annotator.labeling import imports
 from annotator.synth.cohort import write_cohort
 from annotator.web.supervise import Supervisor
 
+# (username, role): two vets who label, one who reviews, and the clinic's admin.
 DEMO_USERS = [
-    ("vet1", "annotator", False),
-    ("vet2", "annotator", False),
-    ("admin", "administrator", True),
+    ("vet1", ANNOTATOR),
+    ("vet2", ANNOTATOR),
+    ("reviewer", REVIEWER),
+    ("admin", ADMIN),
 ]
 
 
@@ -115,13 +118,13 @@ def ensure_demo_users(logins_file: Path) -> list[tuple[str, str, str]]:
             username, _, password = line.partition(" ")
             saved[username] = password
     logins = []
-    for username, role, is_admin in DEMO_USERS:
+    for username, role in DEMO_USERS:
         password = saved.get(username) or secrets.token_urlsafe(9)
         user, created = User.objects.get_or_create(username=username)
         if created or username not in saved:
             user.set_password(password)
-            user.is_staff = user.is_superuser = is_admin
             user.save()
+        set_role(user, role)  # audited only when the role changes
         logins.append((username, role, password))
     logins_file.write_text("".join(f"{u} {p}\n" for u, _, p in logins))
     logins_file.chmod(0o600)
