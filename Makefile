@@ -6,7 +6,7 @@ FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null)
 
 .PHONY: setup demo test test-fast lint format bench browser static clean
 
-setup: $(VENV)/.installed frontend/dist/label.js
+setup: $(VENV)/.installed frontend/dist/label.js frontend/dist/review.js
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +16,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-frontend/dist/label.js: frontend/package.json frontend/package-lock.json frontend/vite.config.js $(FRONTEND_SRC)
+frontend/dist/label.js frontend/dist/review.js &: frontend/package.json frontend/package-lock.json frontend/vite.config.js $(FRONTEND_SRC)
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
-	touch $@
+	touch frontend/dist/label.js frontend/dist/review.js
 
 static: setup
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

@@ -1,8 +1,8 @@
-// Builds the labeling page into dist/, which Django serves as static files under
+// Builds the labeling and review pages into dist/, which Django serves as static files under
 // STATIC_URL + "frontend/" (STATICFILES_DIRS = [("frontend", BASE_DIR / "frontend/dist")]).
-// The template includes the two fixed names label.js and label.css; everything they load
-// (chunks, the decode worker, codec .wasm files) is hashed under assets/ and fetched from
-// the same origin by URL, never inlined as data:/blob: URLs.
+// Each template includes fixed names (label.js + label.css, review.js + review.css); everything
+// they load (the viewer chunk both share, the decode worker, codec .wasm files) is hashed under
+// assets/ and fetched from the same origin by URL, never inlined as data:/blob: URLs.
 import { defineConfig } from "vite";
 
 const hashed = "assets/[name]-[hash]";
@@ -17,12 +17,13 @@ export default defineConfig({
     chunkSizeWarningLimit: 4000,
     assetsInlineLimit: 0,
     rollupOptions: {
-      input: "src/label.js",
+      input: { label: "src/label.js", review: "src/review.js" },
       output: {
-        entryFileNames: "label.js",
+        entryFileNames: "[name].js",
         chunkFileNames: `${hashed}.js`,
+        // An entry's own stylesheet keeps its source name (label.css, review.css).
         assetFileNames: (asset) =>
-          (asset.names ?? []).some((name) => name.endsWith(".css")) ? "label.css" : `${hashed}[extname]`,
+          (asset.names ?? []).some((name) => name.endsWith(".css")) ? "[name][extname]" : `${hashed}[extname]`,
       },
       onwarn(warning, warn) {
         // The Emscripten codecs import fs/path only on their Node.js code path.

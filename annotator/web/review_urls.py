@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from annotator.web import review_page
+
+urlpatterns = [
+    path("review/", review_page.review, name="review"),
+    path("returned/", review_page.returned, name="returned"),
+]

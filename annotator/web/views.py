@@ -5,6 +5,7 @@ from django.shortcuts import render
 
 from annotator.accounts.decorators import role_required
 from annotator.accounts.roles import ANNOTATOR
+from annotator.review import services as review_services
 from annotator.vocab import FINDING_LABELS
 
 
@@ -14,4 +15,5 @@ def label(request: HttpRequest) -> HttpResponse:
         {"hotkey": str(i), "value": value, "label": text}
         for i, (value, text) in enumerate(FINDING_LABELS.items(), start=1)
     ]
-    return render(request, "web/label.html", {"findings": findings})
+    returned = review_services.returned_count(request.user)
+    return render(request, "web/label.html", {"findings": findings, "returned": returned})

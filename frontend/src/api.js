@@ -1,4 +1,4 @@
-// The two JSON endpoints the labeling page talks to (session cookie + CSRF header).
+// The JSON endpoints the labeling and review pages talk to (session cookie + CSRF header).
 
 export class ApiError extends Error {
   constructor(message, status, data = null) {
@@ -69,4 +69,9 @@ export function claimNext(url, csrfToken) {
 /** Store a finding for a slice; resolves to the created annotation. */
 export function submitAnnotation(url, csrfToken, sliceId, finding) {
   return request(url, { method: "POST", csrfToken, json: { slice: sliceId, finding } });
+}
+
+/** POST a JSON body; resolves to the answer's JSON, or null for 204. */
+export function postJson(url, csrfToken, json) {
+  return request(url, { method: "POST", csrfToken, json });
 }

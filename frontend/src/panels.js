@@ -55,7 +55,9 @@ export function renderPrediction(prediction, labelFor) {
   summary.textContent =
     `Model v${prediction.model_version} suggests ${labelFor(prediction.finding)}` +
     (typeof p === "number" ? ` (${percent(p)})` : "") +
-    ` · uncertainty ${Number(prediction.uncertainty).toFixed(2)}`;
+    (typeof prediction.uncertainty === "number"
+      ? ` · uncertainty ${prediction.uncertainty.toFixed(2)}`
+      : "");
   const ranked = Object.entries(prediction.probabilities || {}).sort((a, b) => b[1] - a[1]);
   for (const [finding, probability] of ranked) {
     const item = document.createElement("li");

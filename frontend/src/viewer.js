@@ -101,6 +101,14 @@ export function createViewer(element, { onImageChange, onImageRendered, onLoadEr
   overlay.setAttribute("aria-hidden", "true");
   element.appendChild(overlay);
   let heat = null; // {imageId, image, columns, rows} or null
+  let marked = null; // {imageId, boxes: [{x, y, width, height, finding}], labelFor} or null
+
+  // A rectangle given in image pixels ((0, 0) the top-left corner of the top-left pixel) on the canvas.
+  function canvasRect(imageId, x, y, width, height) {
+    const [x0, y0] = viewport.worldToCanvas(coreUtilities.imageToWorldCoords(imageId, [x, y]));
+    const [x1, y1] = viewport.worldToCanvas(coreUtilities.imageToWorldCoords(imageId, [x + width, y + height]));
+    return [Math.min(x0, x1), Math.min(y0, y1), Math.abs(x1 - x0), Math.abs(y1 - y0)];
+  }
 
   function drawOverlay() {
     const width = element.clientWidth;
@@ -111,14 +119,21 @@ export function createViewer(element, { onImageChange, onImageRendered, onLoadEr
     }
     const context = overlay.getContext("2d");
     context.clearRect(0, 0, width, height);
-    if (!heat || shownImageId !== heat.imageId) return;
-    // The corners of the pixel grid, (0, 0) and (columns, rows), on the canvas.
-    const [x0, y0] = viewport.worldToCanvas(coreUtilities.imageToWorldCoords(heat.imageId, [0, 0]));
-    const [x1, y1] = viewport.worldToCanvas(
-      coreUtilities.imageToWorldCoords(heat.imageId, [heat.columns, heat.rows]),
-    );
-    context.imageSmoothingEnabled = true;
-    context.drawImage(heat.image, Math.min(x0, x1), Math.min(y0, y1), Math.abs(x1 - x0), Math.abs(y1 - y0));
+    if (heat && shownImageId === heat.imageId) {
+      context.imageSmoothingEnabled = true;
+      context.drawImage(heat.image, ...canvasRect(heat.imageId, 0, 0, heat.columns, heat.rows));
+    }
+    if (marked && shownImageId === marked.imageId) {
+      context.lineWidth = 2;
+      context.font = "12px system-ui, sans-serif";
+      for (const box of marked.boxes) {
+        const [x, y, w, h] = canvasRect(marked.imageId, box.x, box.y, box.width, box.height);
+        context.strokeStyle = "#00e5ff";
+        context.strokeRect(x, y, w, h);
+        context.fillStyle = "#00e5ff";
+        context.fillText(marked.labelFor ? marked.labelFor(box.finding) : box.finding, x + 2, y - 4);
+      }
+    }
   }
 
   let imageIds = [];
@@ -177,6 +192,13 @@ export function createViewer(element, { onImageChange, onImageRendered, onLoadEr
     setOverlay(value) {
       heat = value;
       element.dataset.heatmap = value ? "shown" : "hidden";
+      drawOverlay();
+    },
+    /** Outline `boxes` ([{x, y, width, height, finding}] in image pixels) on the slice
+     * `imageId`, captioned with `labelFor(finding)`; null clears them. */
+    setBoxes(value) {
+      marked = value && value.boxes.length ? value : null;
+      element.dataset.boxes = String(marked ? marked.boxes.length : 0);
       drawOverlay();
     },
   };

@@ -18,7 +18,8 @@ def browser(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian's chromium is missing: run `make browser` (apt-get install chromium)")
-    if not (Path(settings.BASE_DIR) / "frontend" / "dist" / "label.js").exists():
+    dist = Path(settings.BASE_DIR) / "frontend" / "dist"
+    if not all((dist / name).exists() for name in ("label.js", "review.js")):
         pytest.fail("the viewer bundle is not built: run `make setup`")
     with sync_playwright() as p:
         browser = p.chromium.launch(
