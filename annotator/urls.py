@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -18,7 +19,19 @@ urlpatterns = [
     path("studies/", second_eye.studies, name="studies"),
     path("studies/<int:study_id>/", second_eye.study_read, name="study-read-page"),
     path("accounts/login/", LoginView.as_view(), name="login"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # No password reset by e-mail: the clinic's admin sets a forgotten password with
+    # `manage.py adduser NAME --update` or in the Django admin.
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password_change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("", include("annotator.web.review_urls")),
     path("", include("annotator.quality.urls")),
     path("", include("annotator.audit.urls")),

@@ -62,11 +62,6 @@ TABLE: dict[str, dict[str, tuple[int, int, int, int]]] = {
     "logout": {"GET": (405, 405, 405, 405), "POST": (302, 302, 302, 302)},
     "password_change": {"GET": (302, 200, 200, 200)},
     "password_change_done": {"GET": (302, 200, 200, 200)},
-    # Resetting a forgotten password is for people who cannot sign in: open to all.
-    "password_reset": {"GET": (200, 200, 200, 200)},
-    "password_reset_done": {"GET": (200, 200, 200, 200)},
-    "password_reset_confirm": {"GET": (200, 200, 200, 200)},  # "this link is invalid"
-    "password_reset_complete": {"GET": (200, 200, 200, 200)},
     # -- the Django admin: all its URLs, one row ----------------------------------------
     "admin": {"GET": (302, 302, 302, 200)},
     # -- API: labeling ------------------------------------------------------------------
