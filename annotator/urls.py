@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from annotator.accounts.views import LoginView
-from annotator.web import learning_page, models_page, second_eye, views
+from annotator.web import export, learning_page, models_page, second_eye, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="label", permanent=False)),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("models/<int:model_id>/promote/", models_page.promote, name="models-promote"),
     path("models/<int:model_id>/rollback/", models_page.roll_back, name="models-rollback"),
     path("training-runs/<int:run_id>/cancel/", models_page.cancel, name="models-cancel"),
+    path("labels/export.csv", export.labels_csv, name="label-export"),
     path("studies/", second_eye.studies, name="studies"),
     path("studies/<int:study_id>/", second_eye.study_read, name="study-read-page"),
     path("accounts/login/", LoginView.as_view(), name="login"),

@@ -51,6 +51,7 @@ TABLE: dict[str, dict[str, tuple[int, int, int, int]]] = {
     "quality": {"GET": (302, 403, 200, 200)},
     "slice-history": {"GET": (302, 403, 200, 200)},  # annotators read blind
     "audit-log": {"GET": (302, 403, 403, 200)},
+    "label-export": {"GET": (302, 403, 403, 200)},
     # The admin's buttons on the models page: forms that only POST (GET is refused before
     # anything else is looked at); the admin is sent back to the page with a message.
     "models-retrain": {"GET": (405, 405, 405, 405), "POST": (302, 403, 403, 302)},
