@@ -4,6 +4,7 @@ import "./review.css";
 import { claimNext, postJson } from "./api.js";
 import { renderPrediction, renderSeries, renderViewed } from "./panels.js";
 import { createViewer, imageIdFor } from "./viewer.js";
+import { bindViewerKeys } from "./viewer_keys.js";
 
 // Software WebGL and a cold decode worker can take a few seconds; longer means something broke.
 const RENDER_TIMEOUT_MS = 30000;
@@ -261,6 +262,7 @@ async function showItem(item, previous) {
       update();
     }
   }, RENDER_TIMEOUT_MS);
+  viewer.setInfo({ description: item.series.description, plane: item.series.plane, sequence: item.series.sequence });
   await viewer.showStack(state.imageIds, state.targetIndex);
   loadHeatmap(item);
 }
@@ -496,21 +498,15 @@ function onKeyDown(event) {
     }
   }
   if (!viewer || !state.imageIds.length) return;
-  if (key === "t") {
-    viewer.goTo(state.targetIndex);
-  } else if (key === "h") {
+  // Scrolling, window/level presets, zoom and "back to target" are the viewer's keys
+  // (viewer_keys.js), the same as on the labeling page.
+  if (key === "h") {
     if (veiled()) {
       setStatus("The heatmap is the model's answer: press Space to see the answers first.");
       return;
     }
     state.heatmapOn = !state.heatmapOn;
     showHeatmap();
-  } else if (key === "ArrowUp" || key === "ArrowLeft") {
-    event.preventDefault();
-    viewer.goTo(viewer.currentIndex() - 1);
-  } else if (key === "ArrowDown" || key === "ArrowRight") {
-    event.preventDefault();
-    viewer.goTo(viewer.currentIndex() + 1);
   }
 }
 
@@ -590,6 +586,8 @@ function start() {
     setStatus("Viewer unavailable");
     return;
   }
+  // C corrects here, so the viewer's cine key is left out.
+  bindViewerKeys(viewer, { onBackToTarget: () => viewer.goTo(state.targetIndex), except: ["c"] });
   update();
   loadNext();
 }
