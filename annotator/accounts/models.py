@@ -1,5 +1,8 @@
-"""Failed sign-ins, kept in the database so that every web process sees the same count."""
+"""Failed sign-ins (kept in the database so that every web process sees the same count), and
+each user's labeling preferences."""
 
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 from django.utils import timezone
 
@@ -17,3 +20,27 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} from {self.address or '?'}"
+
+
+class Preferences(models.Model):
+    """How one vet likes the labeling page; a row appears the first time they change it."""
+
+    class ShowGuess(models.TextChoices):
+        # Against anchoring: the model's guess appears once the vet has chosen a finding.
+        AFTER = "after", "After I have chosen"
+        AT_ONCE = "at_once", "At once"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences"
+    )
+    # A finding key submits that single finding at once, instead of toggling it for Enter.
+    one_key_mode = models.BooleanField(default=False)
+    show_guess = models.CharField(max_length=8, choices=ShowGuess.choices, default="after")
+
+    def __str__(self) -> str:
+        return f"preferences of user {self.user_id}"
+
+    @classmethod
+    def of(cls, user: AbstractBaseUser) -> "Preferences":
+        """The user's preferences, unsaved defaults when they never changed any."""
+        return cls.objects.filter(user_id=user.pk).first() or cls(user_id=user.pk)

@@ -194,3 +194,68 @@ def require_current(user: AbstractBaseUser, instance_id: int, kind: str = LeaseK
     if lease is None or lease.pk != held.pk:
         raise Conflict("this slice is one of your next ones: label the current slice first")
     return held
+
+
+def renew(user: AbstractBaseUser, kind: str = LeaseKind.LABEL) -> datetime | None:
+    """Keep the user's leases while their page is open; None when they hold none.
+
+    An expired lease nobody took over yet is still the user's row and is renewed too: the
+    page was open all along, only a keepalive came late.
+    """
+    expires = timezone.now() + timedelta(seconds=settings.QUEUE_LEASE_SECONDS)
+    renewed = Lease.objects.filter(kind=kind, holder=user).update(expires_at=expires)
+    return expires if renewed else None
+
+
+def release(user: AbstractBaseUser, kind: str = LeaseKind.LABEL) -> int:
+    """The user left the page: their slices go back to the queue now, not at expiry."""
+    with transaction.atomic():
+        leases = list(Lease.objects.filter(kind=kind, holder=user).values_list("instance_id"))
+        Lease.objects.filter(kind=kind, holder=user).delete()
+        if leases:
+            record("lease.released", actor=user, kind=kind, slices=[i for (i,) in leases])
+    return len(leases)
+
+
+def take_back(user: AbstractBaseUser, instance_id: int) -> Claim:
+    """Lease a slice the user just withdrew their label of, as their current item (undo).
+
+    The current item is the user's oldest lease, so the other leases are re-created after
+    this one; they keep their expiry. Conflict if the slice needs no read from this user or
+    another reader holds it now.
+    """
+    now = timezone.now()
+    expires = now + timedelta(seconds=settings.QUEUE_LEASE_SECONDS)
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        item = QueueItem.objects.filter(instance_id=instance_id).first()
+        if item is None:
+            raise Conflict("this slice is not in the labeling queue")
+        if item.done or item.readers.filter(pk=user.pk).exists():
+            raise Conflict("this slice needs no further read from you")
+        held = Lease.objects.filter(kind=LeaseKind.LABEL, instance_id=instance_id).first()
+        if held is not None and held.holder_id != user.pk and held.expires_at > now:
+            raise Conflict("another reader took this slice meanwhile")
+        if held is not None:
+            held.delete()
+        others = list(
+            Lease.objects.filter(kind=LeaseKind.LABEL, holder=user).order_by("id").values()
+        )
+        Lease.objects.filter(pk__in=[o["id"] for o in others]).delete()
+        Lease.objects.create(
+            kind=LeaseKind.LABEL, instance_id=instance_id, holder=user, expires_at=expires
+        )
+        for other in others:
+            Lease.objects.create(
+                kind=LeaseKind.LABEL,
+                instance_id=other["instance_id"],
+                holder=user,
+                expires_at=other["expires_at"],
+            )
+        record("lease.taken_back", actor=user, target=item.instance, slice_id=instance_id)
+    leases = list(
+        Lease.objects.filter(kind=LeaseKind.LABEL, holder=user)
+        .select_related("instance__series__study__dog")
+        .order_by("id")
+    )
+    return Claim(leases=leases, expires_at=expires)

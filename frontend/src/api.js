@@ -75,3 +75,18 @@ export function submitAnnotation(url, csrfToken, sliceId, finding) {
 export function postJson(url, csrfToken, json) {
   return request(url, { method: "POST", csrfToken, json });
 }
+
+/** GET JSON; resolves to the answer's JSON. */
+export function getJson(url) {
+  return request(url);
+}
+
+/** PUT a JSON body; resolves to the answer's JSON. */
+export function putJson(url, csrfToken, json) {
+  return request(url, { method: "PUT", csrfToken, json });
+}
+
+/** Store a label ({slice, findings | cant_tell, boxes, comment}); resolves to the annotation. */
+export function submitLabel(url, csrfToken, body) {
+  return request(url, { method: "POST", csrfToken, json: body });
+}

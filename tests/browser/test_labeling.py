@@ -71,8 +71,9 @@ def test_a_vet_labels_three_slices_with_the_keyboard(live_server, browser, tiny_
 
     labeled = []
     current = first
-    for key in ["3", "2", "6"]:  # IVDP, IVDE, neoplasia
+    for key in ["3", "2", "6"]:  # IVDP, IVDE, neoplasia: a finding key toggles, Enter saves
         page.keyboard.press(key)
+        page.keyboard.press("Enter")
         page.wait_for_function(
             "prev => { const v = document.querySelector('#viewer');"
             " return v.dataset.renderedSlice && v.dataset.renderedSlice !== prev; }",
@@ -82,6 +83,8 @@ def test_a_vet_labels_three_slices_with_the_keyboard(live_server, browser, tiny_
         labeled.append(current)
         current = rendered_slice(page)
 
+    # The next slice shows while the last save is still on its way.
+    page.wait_for_selector("#label-app[data-saving='0']", state="attached")
     stored = {a.instance_id: a.findings for a in Label.objects.filter(reader=alice)}
     # Under Playwright's greenlets Django opened a connection of their own: close it, or
     # PostgreSQL refuses to drop the test database at the end of the run.

@@ -67,6 +67,14 @@ TABLE: dict[str, dict[str, tuple[int, int, int, int]]] = {
     "admin": {"GET": (302, 302, 302, 200)},
     # -- API: labeling ------------------------------------------------------------------
     "queue-next": {"GET": (403, 405, 405, 405), "POST": (403, 200, 200, 200)},
+    "queue-renew": {"GET": (403, 405, 405, 405), "POST": (403, 200, 409, 409)},  # 409: none held
+    "queue-release": {"GET": (403, 405, 405, 405), "POST": (403, 204, 204, 204)},
+    "queue-take-back": {"GET": (403, 405, 405, 405), "POST": (403, 400, 400, 400)},
+    "preferences": {"GET": (403, 200, 200, 200), "POST": (403, 405, 405, 405)},
+    "workspace-stats": {"GET": (403, 200, 200, 200), "POST": (403, 405, 405, 405)},
+    "recent-labels": {"GET": (403, 200, 200, 200), "POST": (403, 405, 405, 405)},
+    "slice-item": {"GET": (403, 200, 200, 200), "POST": (403, 405, 405, 405)},
+    "slice-study-series": {"GET": (403, 200, 200, 200), "POST": (403, 405, 405, 405)},
     "annotation-list": {"GET": (403, 200, 200, 200), "POST": (403, 400, 400, 400)},
     "annotation-detail": {"GET": (403, 405, 405, 405), "POST": (403, 405, 405, 405)},
     # Alice's own label: she may withdraw it, and so may an admin; a reviewer may not.
