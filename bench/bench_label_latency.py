@@ -120,7 +120,9 @@ def main() -> None:
         manage("ingest", str(data_dir / "cohort"), env=env)
         create = (
             "from django.contrib.auth import get_user_model; "
-            "get_user_model().objects.create_user('bench-vet', password='bench-vet-pass-1')"
+            "from annotator.accounts.roles import set_role; "
+            "set_role(get_user_model().objects.create_user("
+            "'bench-vet', password='bench-vet-pass-1'), 'annotator')"
         )
         manage("shell", "-c", create, env=env)
         web = subprocess.Popen(
