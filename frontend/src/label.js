@@ -206,6 +206,7 @@ function resetShown() {
   Object.assign(state, { shown: null, imageIds: [], targetIndex: -1, rendered: false, targetFailed: false, otherWeighting: false });
   viewerElement.removeAttribute("data-rendered-slice");
   viewerElement.removeAttribute("data-target-slice");
+  state.sideShownFor = null;
   side?.clear();
 }
 
@@ -238,13 +239,26 @@ async function display(item, content = null) {
   await viewer.showStack(state.imageIds, state.targetIndex);
   if (state.shown !== item) return;
   loadHeatmap(item);
-  side?.show(item);
 }
 
 function showClaim(claim, content = null) {
   state.claim = claim;
-  prefetchTargets(claim.lookahead);
+  // The next slices are fetched once this one is on screen, so they never slow it down.
+  state.prefetchWhenDrawn = claim.lookahead;
   return display(claim, content);
+}
+
+/** What waits for the slice to label to be drawn first: the lookahead's images and the
+ * other plane beside it. */
+function afterTargetDrawn() {
+  if (state.prefetchWhenDrawn) {
+    prefetchTargets(state.prefetchWhenDrawn);
+    state.prefetchWhenDrawn = null;
+  }
+  if (side && state.sideShownFor !== state.shown) {
+    state.sideShownFor = state.shown;
+    side.show(state.shown);
+  }
 }
 
 /** The served model's heatmap of the target slice (404 until it has scored the slice). */
@@ -282,6 +296,7 @@ function onImageRendered(index, imageId) {
   clearTimeout(state.watchdog);
   state.rendered = true;
   viewerElement.dataset.renderedSlice = String(state.shown.slice.id);
+  afterTargetDrawn();
   const what = state.editing ? `changing your label of ${targetLabel()}` : `labeling ${targetLabel()}`;
   setStatus(`${state.lastSaved ? `${state.lastSaved} ` : ""}Ready: ${what}`);
   updateControls();
