@@ -174,7 +174,7 @@ def main() -> None:
                 worker = [sys.executable, "manage.py", "rqworker", "training", "default"]
                 processes.append(subprocess.Popen(worker, cwd=ROOT, env=env, **quiet))
                 manage("retrain", env=env)
-                time.sleep(5)  # let the worker pick the run up and start training
+                time.sleep(15)  # the worker picks the run up and is training (~8 s)
                 during = summary(label_run(page, args.slices, args.dwell_ms))
             browser.close()
     finally:
