@@ -11,11 +11,19 @@ export const VIEWER_KEYS = [
   { keys: ["t"], action: "Back to the target slice (and reset the view)" },
   { keys: ["c"], action: "Cine: play through the series (any key stops it)" },
   { keys: ["↑", "↓", "←", "→"], action: "Previous / next slice" },
+  { keys: ["Shift + ↑ ↓ ← →"], action: "Pan the image" },
   { keys: ["PageUp", "PageDown"], action: "Several slices back / forward" },
   { keys: ["Home", "End"], action: "First / last slice" },
 ];
 
 const ZOOM_STEP = 1.25;
+const PAN_STEP = 40; // CSS pixels per Shift+arrow
+const PAN = {
+  ArrowUp: [0, -PAN_STEP],
+  ArrowDown: [0, PAN_STEP],
+  ArrowLeft: [-PAN_STEP, 0],
+  ArrowRight: [PAN_STEP, 0],
+};
 
 /** A page step: a fifth of the series, at least two slices. */
 const pageStep = (count) => Math.max(2, Math.round(count / 5));
@@ -65,6 +73,11 @@ export function bindViewerKeys(viewer, { onBackToTarget, target = document, exce
       End: () => viewer.goTo(count - 1),
     };
     const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    if (event.shiftKey && PAN[key]) {
+      event.preventDefault();
+      viewer.panBy(...PAN[key]);
+      return;
+    }
     const action = skipped.has(key) ? null : actions[key];
     if (!action) return;
     // Arrows and Page keys must not scroll the page as well. (Cornerstone marks every key

@@ -270,3 +270,16 @@ def test_a_missing_image_says_so_on_the_viewport_and_retry_loads_it(
     rendered_slice(page)
     assert panel.is_hidden()
     assert ImageStat.Stat(canvas_image(page)).stddev[0] > 10, "the canvas is blank"
+
+
+def test_shift_arrows_pan_the_image_without_scrolling(alice_reading):
+    page = alice_reading
+    canvas = page.locator("#viewer canvas").first
+    before, slice_before = canvas.screenshot(), overlay(page, "slice")
+    page.keyboard.press("Shift+ArrowRight")
+    page.wait_for_timeout(300)
+    assert canvas.screenshot() != before
+    assert overlay(page, "slice") == slice_before
+    page.keyboard.press("0")  # fit again: the image is back where it was
+    page.wait_for_timeout(300)
+    assert canvas.screenshot() == before
