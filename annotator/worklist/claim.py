@@ -24,6 +24,7 @@ from django.utils import timezone
 from annotator.audit.log import record
 from annotator.errors import Conflict
 from annotator.imaging.models import Instance
+from annotator.labeling.models import Label
 from annotator.worklist.models import Lease, LeaseKind, QueueItem
 
 
@@ -233,6 +234,12 @@ def take_back(user: AbstractBaseUser, instance_id: int) -> Claim:
             raise Conflict("this slice is not in the labeling queue")
         if item.done or item.readers.filter(pk=user.pk).exists():
             raise Conflict("this slice needs no further read from you")
+        # Only an undo: otherwise anyone could pick slices past the queue's order.
+        newest = (
+            Label.objects.filter(instance_id=instance_id, reader=user).order_by("-version").first()
+        )
+        if newest is None or not newest.withdrawn:
+            raise Conflict("only a slice whose label you withdrew can be taken back")
         held = Lease.objects.filter(kind=LeaseKind.LABEL, instance_id=instance_id).first()
         if held is not None and held.holder_id != user.pk and held.expires_at > now:
             raise Conflict("another reader took this slice meanwhile")

@@ -112,6 +112,18 @@ def test_a_slice_still_labeled_or_held_by_another_reader_is_not_taken_back(alice
     assert client.post("/api/queue/take-back/", {"slice": "x"}, format="json").status_code == 400
 
 
+def test_a_slice_never_labeled_cannot_be_picked_past_the_queue(alice, series):
+    """Take-back is for an undo only: Alice cannot choose which open slice she labels next."""
+    client = client_for(alice)
+    client.post("/api/queue/next/")
+    held = Lease.objects.filter(holder=alice).values_list("instance_id", flat=True)
+    other = series.instances.exclude(pk__in=list(held)).order_by("-id").first()
+    picked = client.post("/api/queue/take-back/", {"slice": other.pk}, format="json")
+    assert picked.status_code == 409
+    assert "withdrew" in picked.json()["detail"]
+    assert not Lease.objects.filter(holder=alice, instance=other).exists()
+
+
 def test_the_header_counts_today_in_the_clinics_time_zone(alice, series, settings):
     settings.TIME_ZONE = "Pacific/Auckland"
     client = client_for(alice)
