@@ -8,8 +8,12 @@ from rest_framework import serializers
 from annotator.imaging.models import Instance, Series
 from annotator.labeling.models import Label
 from annotator.labeling.services import MAX_BOXES, LabelContent
+from annotator.learning import predictions
 from annotator.learning.models import Evaluation, ModelVersion, Prediction, TrainingRun
 from annotator.vocab import CANT_TELL_LABELS, FINDING_LABELS, FINDINGS, CantTell, choices
+from annotator.worklist import claim as worklist
+from annotator.worklist import items
+from annotator.worklist.models import QueueItem
 
 
 def dicom_url(instance_id: int) -> str:
@@ -195,3 +199,22 @@ def item_payload(instance: Instance, prediction: dict | None) -> dict:
         "dog": {"patient_id": dog.patient_id, "name": dog.name, "breed": dog.breed},
         "prediction": prediction,
     }
+
+
+def claim_payload(user, claim: worklist.Claim) -> dict:
+    """A claim as the labeling page reads it: the current slice, the lookahead, progress."""
+    instances = [claim.current, *claim.lookahead]
+    guesses = predictions.for_instances([i.pk for i in instances])
+
+    def payload(instance: Instance) -> dict:
+        guess = guesses.get(instance.pk)
+        return item_payload(instance, prediction_payload(*guess) if guess else None)
+
+    body = payload(claim.current)
+    body["lease_expires_at"] = claim.expires_at.isoformat()
+    body["lookahead"] = [payload(i) for i in claim.lookahead]
+    body["progress"] = {
+        "labeled_by_you": QueueItem.readers.through.objects.filter(user_id=user.pk).count(),
+        "remaining": items.remaining(),
+    }
+    return body

@@ -11,15 +11,11 @@ from annotator.api.serializers import (
     LabelEditSerializer,
     LabelInputSerializer,
     LabelSerializer,
-    item_payload,
-    prediction_payload,
+    claim_payload,
 )
 from annotator.labeling import services
 from annotator.labeling.models import Label
-from annotator.learning import predictions
 from annotator.worklist import claim as worklist
-from annotator.worklist import items
-from annotator.worklist.models import QueueItem
 
 
 @api_view(["POST"])
@@ -29,21 +25,7 @@ def queue_next(request: Request) -> Response:
     claim = worklist.claim(request.user)
     if claim is None:
         return Response(status=status.HTTP_204_NO_CONTENT)
-    instances = [claim.current, *claim.lookahead]
-    guesses = predictions.for_instances([i.pk for i in instances])
-
-    def payload(instance) -> dict:
-        guess = guesses.get(instance.pk)
-        return item_payload(instance, prediction_payload(*guess) if guess else None)
-
-    body = payload(claim.current)
-    body["lease_expires_at"] = claim.expires_at.isoformat()
-    body["lookahead"] = [payload(i) for i in claim.lookahead]
-    body["progress"] = {
-        "labeled_by_you": QueueItem.readers.through.objects.filter(user_id=request.user.pk).count(),
-        "remaining": items.remaining(),
-    }
-    return Response(body)
+    return Response(claim_payload(request.user, claim))
 
 
 @api_view(["GET", "POST"])

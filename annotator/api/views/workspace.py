@@ -12,7 +12,12 @@ from rest_framework.response import Response
 
 from annotator.accounts.models import Preferences
 from annotator.accounts.permissions import IsAnnotator
-from annotator.api.serializers import LabelSerializer, item_payload, prediction_payload
+from annotator.api.serializers import (
+    LabelSerializer,
+    claim_payload,
+    item_payload,
+    prediction_payload,
+)
 from annotator.errors import NotFound
 from annotator.imaging.models import Instance
 from annotator.labeling.models import Label
@@ -41,25 +46,6 @@ def preferences(request: Request) -> Response:
     form.is_valid(raise_exception=True)
     form.save()
     return Response(form.data)
-
-
-def claim_payload(user, claim: worklist.Claim) -> dict:
-    """A claim as the labeling page reads it: the current slice, the lookahead, progress."""
-    instances = [claim.current, *claim.lookahead]
-    guesses = predictions.for_instances([i.pk for i in instances])
-
-    def payload(instance: Instance) -> dict:
-        guess = guesses.get(instance.pk)
-        return item_payload(instance, prediction_payload(*guess) if guess else None)
-
-    body = payload(claim.current)
-    body["lease_expires_at"] = claim.expires_at.isoformat()
-    body["lookahead"] = [payload(i) for i in claim.lookahead]
-    body["progress"] = {
-        "labeled_by_you": QueueItem.readers.through.objects.filter(user_id=user.pk).count(),
-        "remaining": items.remaining(),
-    }
-    return body
 
 
 def labeled_today(user) -> int:
