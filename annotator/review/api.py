@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotator.accounts.permissions import IsAnnotator, IsReviewer
-from annotator.api.serializers import item_payload, prediction_payload
+from annotator.api.serializers import dicom_url, item_payload, prediction_payload
 from annotator.learning import predictions
 from annotator.review import queue, services, tiers
 from annotator.review.models import Review
@@ -34,6 +34,11 @@ def review_next(request: Request) -> Response:
             "priority": {"tier": claim.tier, "reasons": tiers.reasons(claim.tier)},
             "lease_expires_at": claim.expires_at.isoformat(),
             "remaining": claim.remaining,
+            # Not leased: the slices likely to come next, for the page to prefetch.
+            "upcoming": [
+                {"slice": pk, "dicom_url": dicom_url(pk)}
+                for pk in queue.upcoming(request.user, claim.instance.pk)
+            ],
         }
     )
 

@@ -114,6 +114,20 @@ def open_review_items(user: AbstractBaseUser, now: datetime) -> QuerySet[ReviewI
     )
 
 
+UPCOMING = 2
+
+
+def upcoming(user: AbstractBaseUser, held: int) -> list[int]:
+    """The slices this reviewer would most likely get next (not leased to them: a hint so
+    the page can fetch their images while the reviewer looks at the current one)."""
+    ids = (
+        open_review_items(user, timezone.now())
+        .exclude(instance_id=held)
+        .values_list("instance_id", flat=True)
+    )
+    return list(dict.fromkeys(ids[: UPCOMING * 4]))[:UPCOMING]
+
+
 def pending_on(instance_id: int) -> QuerySet[ReviewItem]:
     """The slice's ready pending items, oldest first."""
     return ready().filter(instance_id=instance_id).order_by("waiting_since", "id")

@@ -4,6 +4,7 @@ import "./review.css";
 import { claimNext, postJson } from "./api.js";
 import { renderPrediction, renderSeries, renderViewed } from "./panels.js";
 import { createViewer, imageIdFor } from "./viewer.js";
+import { prefetchTargets } from "./flow.js";
 import { bindViewerKeys } from "./viewer_keys.js";
 
 // Software WebGL and a cold decode worker can take a few seconds; longer means something broke.
@@ -224,6 +225,7 @@ async function loadNext() {
       setStatus(state.lastDone ? `${state.lastDone} Nothing waits for review.` : "Nothing waits for review.");
       return;
     }
+    state.upcoming = item.upcoming || [];
     await showItem(item, previous);
   } catch (error) {
     resetItem();
@@ -301,6 +303,9 @@ function onImageRendered(index, imageId) {
   clearTimeout(state.watchdog);
   state.rendered = true;
   viewerElement.dataset.renderedSlice = String(state.item.slice.id);
+  // Once this slice is on screen, fetch the images of the slices likely to come next.
+  prefetchTargets((state.upcoming || []).map((next) => ({ slice: { dicom_url: next.dicom_url } })));
+  state.upcoming = [];
   const prompt = veiled() ? "look, then press Space for the answers" : "A approve · C correct · R reject";
   setStatus(`${state.lastDone ? `${state.lastDone} ` : ""}Ready: ${sliceLabel()}. ${prompt}`);
   update();

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from annotator.labeling.models import Label
 from annotator.review.models import Review
-from tests.conftest import client_for
+from tests.conftest import client_for, person
 from tests.factories import make_series
 from tests.review.helpers import label_slice, needs_two_reads, serve_model
 
@@ -75,6 +75,23 @@ def test_rita_gets_the_label_with_the_slice_the_other_read_and_the_model(
     }
     assert body["remaining"] == 2
     assert body["lease_expires_at"]
+    assert body["upcoming"] == []  # the slice's two labels are all that waits
+
+
+def test_the_answer_names_the_slices_likely_to_come_next_without_leasing_them(
+    alice, rita, slice_ids
+):
+    for pk, finding in zip(slice_ids, ["ivde", "neoplasia", "ivdp"], strict=True):
+        label_slice(alice, pk, [finding])
+    body = next_for(client_for(rita)).json()
+    upcoming = [u["slice"] for u in body["upcoming"]]
+    assert len(upcoming) == 2 and body["slice"]["id"] not in upcoming
+    assert all(
+        u["dicom_url"].endswith(f"/api/slices/{u['slice']}/dicom/") for u in body["upcoming"]
+    )
+    # A hint, not a lease: another reviewer gets the first of them now.
+    rosa = person("rosa", "reviewer")
+    assert next_for(client_for(rosa)).json()["slice"]["id"] == upcoming[0]
 
 
 def test_a_decision_is_stored_a_retry_returns_it_and_another_decision_conflicts(
