@@ -18,7 +18,7 @@ from annotator.worklist import items
 from annotator.worklist.claim import claim
 from annotator.worklist.models import Lease, QueueItem
 from tests.concurrency import claim_concurrently, in_parallel
-from tests.conftest import run_manage
+from tests.conftest import client_for, run_manage
 from tests.factories import label_next, make_series
 
 pytestmark = pytest.mark.django_db
@@ -227,3 +227,14 @@ def test_about_a_fifth_of_claims_come_from_held_out_dogs_by_default(alice, setti
     random.seed(5)
     held_out = sum(label_next(alice).instance.series.study.dog.split == "val" for _ in range(100))
     assert 10 <= held_out <= 30
+
+
+def test_signing_out_gives_alices_slices_back_to_bob_at_once(alice, bob):
+    make_series(slices=4)
+    client = client_for(alice)
+    held = client.post("/api/queue/next/").json()["slice"]["id"]
+    assert Lease.objects.filter(holder=alice).exists()
+    client.post("/accounts/logout/")
+    assert not Lease.objects.filter(holder=alice).exists()
+    assert client_for(bob).post("/api/queue/next/").json()["slice"]["id"] == held
+    assert AuditEvent.objects.filter(action="lease.released", actor=alice).exists()
