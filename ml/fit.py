@@ -5,6 +5,10 @@
 - Class-balanced batches: every batch holds about as many slices of each lesion finding,
   and of unremarkable slices, however rare the finding. Rare findings are seen more often
   rather than weighted more, so a batch never hangs its whole gradient on one slice.
+- Weights are averaged as training goes (an exponential moving average, horizon about
+  1 / (1 - ema_decay) steps): what is evaluated, kept and returned is the average, which
+  sits in the middle of the last steps' wanderings rather than wherever the final step left
+  it. BatchNorm running statistics are averaged the same way.
 - Every ``eval_every`` steps the validation macro AUROC picks the best weights so far; the
   run stops after ``patience`` evaluations without improvement. Per-finding thresholds are
   chosen on the validation set for the best weights (Youden's J).
@@ -14,6 +18,7 @@ dropout) is seeded here, and every data decision (batches, augmentation) comes f
 numpy generator. On CUDA it runs in mixed precision (float16 autocast with a GradScaler).
 """
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -65,6 +70,7 @@ class FitConfig:
     max_shift: int = 4  # augmentation: largest shift in pixels (crops are native resolution)
     hflip: bool = True
     max_gain: float = 0.1  # augmentation: intensity x U(1 - g, 1 + g) + U(-g/2, g/2)
+    ema_decay: float | None = 0.98  # weight averaging; None: the raw weights
     seed: int = 0
     device: str = "cpu"
     amp: bool = True  # float16 autocast + GradScaler; only ever used on CUDA
@@ -74,6 +80,8 @@ class FitConfig:
             raise ValueError(f"steps, batch_size, eval_every, log_every must be positive: {self}")
         if self.max_shift < 0:
             raise ValueError(f"max_shift must not be negative: {self.max_shift}")
+        if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie in [0, 1) or be None: {self.ema_decay}")
 
     @classmethod
     def cpu(cls, **changes) -> "FitConfig":
@@ -156,6 +164,30 @@ def augment(x: torch.Tensor, cfg: FitConfig, rng: np.random.Generator) -> torch.
     return x * gain.float().to(x.device) + offset.float().to(x.device)
 
 
+class WeightAverage:
+    """An exponential moving average of a model's weights and buffers, kept in a twin model.
+
+    The decay ramps up as (1 + t) / (10 + t) until it reaches ``decay``, so the first steps'
+    random weights do not linger in the average of a short run.
+    """
+
+    def __init__(self, model: LesionNet, decay: float) -> None:
+        self.decay = decay
+        self.updates = 0
+        self.model = copy.deepcopy(model).eval()  # a copy, not a new net: no draw from the RNG
+
+    @torch.no_grad()
+    def update(self, model: LesionNet) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        current = model.state_dict()
+        for name, avg in self.model.state_dict().items():
+            if avg.dtype.is_floating_point:
+                avg.lerp_(current[name], 1.0 - decay)
+            else:  # BatchNorm's step counter
+                avg.copy_(current[name])
+
+
 def macro_auroc(probs: np.ndarray, labels: np.ndarray) -> float | None:
     """Mean AUROC over the lesion findings that have both classes in ``labels``; else None."""
     values = [auroc(probs[:, k], labels[:, k]) for k in range(labels.shape[1])]
@@ -196,6 +228,8 @@ def fit(
     p_all = torch.from_numpy(train.planes).to(device)  # (N,)
     s_all = torch.from_numpy(train.sequences).to(device)  # (N,)
     groups = finding_groups(train.labels)
+    average = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay is not None else None
+    judged = average.model if average is not None else model  # what is evaluated and kept
 
     result = FitResult(model=model, thresholds=np.full(net.n_lesions, 0.5))
     best_state, evals_since_best = None, 0
@@ -215,6 +249,8 @@ def fit(
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+        if average is not None:
+            average.update(model)
         result.steps = step + 1
         loss_sum += loss.item()
         n_loss += 1
@@ -226,7 +262,7 @@ def fit(
         if evaluate:
             score = None
             if val is not None and len(val):
-                probs = predict(model, val.crops, val.planes, val.sequences)
+                probs = predict(judged, val.crops, val.planes, val.sequences)
                 score = macro_auroc(probs, val.labels)
                 model.train()
             record["val_macro_auroc"] = score
@@ -239,7 +275,7 @@ def fit(
             continue
         if result.best_val_macro_auroc is None or score > result.best_val_macro_auroc:
             result.best_val_macro_auroc, result.best_step = score, result.steps
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_state = {k: v.detach().clone() for k, v in judged.state_dict().items()}
             evals_since_best = 0
         else:
             evals_since_best += 1
@@ -247,8 +283,10 @@ def fit(
                 result.stopped_early = True
                 break
 
+    if average is not None:
+        model.load_state_dict(average.model.state_dict())  # the last average, unless...
     if best_state is not None:
-        model.load_state_dict(best_state)
+        model.load_state_dict(best_state)  # ...an evaluation chose earlier weights
         probs = predict(model, val.crops, val.planes, val.sequences)
         result.thresholds = youden_thresholds(probs, val.labels)
     else:

@@ -6,6 +6,7 @@ from ml.fit import (
     CropSet,
     FitConfig,
     FitResult,
+    WeightAverage,
     augment,
     balanced_batch,
     finding_groups,
@@ -13,7 +14,7 @@ from ml.fit import (
     lr_at,
     macro_auroc,
 )
-from ml.multilabel import ClassifierConfig, predict
+from ml.multilabel import ClassifierConfig, LesionNet, predict
 from ml.report import youden_thresholds
 from tests.ml.lesion_data import dots_and_bars
 
@@ -108,6 +109,35 @@ def test_without_validation_keeps_the_last_weights_and_neutral_thresholds(toy):
     np.testing.assert_array_equal(result.thresholds, [0.5, 0.5])
 
 
+def test_averaging_with_decay_zero_is_training_without_averaging(toy):
+    # the average's twin is a copy: making it draws nothing from the RNG, so the run is the same
+    train, val = toy
+    plain = fit(train, val, NET, small(steps=6, eval_every=3, ema_decay=None))
+    zero = fit(train, val, NET, small(steps=6, eval_every=3, ema_decay=0.0))
+    averaged = fit(train, val, NET, small(steps=6, eval_every=3, ema_decay=0.9))
+    for key, value in plain.model.state_dict().items():
+        assert torch.equal(value, zero.model.state_dict()[key]), key
+    assert not torch.equal(plain.model.head_fc.weight, averaged.model.head_fc.weight)
+
+
+def test_the_average_follows_the_weights_with_a_ramped_decay():
+    net = ClassifierConfig(n_lesions=1, in_size=8, width=2, planes=1, sequences=1)
+    model = LesionNet(net)
+    with torch.no_grad():
+        model.head_fc.weight.fill_(0.0)
+    average = WeightAverage(model, decay=0.98)
+    with torch.no_grad():
+        model.head_fc.weight.fill_(1.0)
+    average.update(model)  # first decay: min(0.98, 2 / 11)
+    expected = 1.0 - 2 / 11
+    weight = average.model.head_fc.weight
+    torch.testing.assert_close(weight, torch.full_like(weight, expected))
+    for _ in range(2000):
+        average.update(model)
+    torch.testing.assert_close(average.model.head_fc.weight, model.head_fc.weight)
+    assert average.model is not model and not average.model.training
+
+
 def test_balanced_batches_draw_each_finding_and_unremarkable_equally():
     labels = np.zeros((1000, 2), dtype=bool)
     labels[:80, 0] = True  # 8% finding A
@@ -151,6 +181,12 @@ def test_refuses_labels_that_do_not_match_the_net(toy):
     train, _ = toy
     with pytest.raises(ValueError):
         fit(train, None, ClassifierConfig(n_lesions=3, in_size=16, width=4), small(steps=1))
+
+
+@pytest.mark.parametrize("decay", [-0.1, 1.0])
+def test_refuses_a_decay_outside_zero_to_one(decay):
+    with pytest.raises(ValueError, match="ema_decay"):
+        small(ema_decay=decay)
 
 
 def test_augment_shifts_and_flips_only_horizontally():
