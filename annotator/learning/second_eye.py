@@ -3,9 +3,10 @@
 Read from stored rows only (Prediction, Heatmap, the test Evaluation), never from torch:
 
 * per series, the lesion findings ranked by their highest slice probability in that series,
-  each called when that probability reaches the version's threshold (``>=``, as ``ml.report``
-  calls), with the key slices (the top KEY_SLICES by that finding's probability) of the
-  called findings and of the top-ranked one;
+  each called when that probability reaches the version's dog-level threshold (``>=``, as
+  ``ml.report`` calls; a highest-of-many-slices runs higher than one slice, so it gets the
+  cut chosen for it on the validation dogs), with the key slices (the top KEY_SLICES by
+  that finding's probability) of the called findings and of the top-ranked one;
 * the dog-level call, as the evaluation report makes it: a lesion is called on the study when
   its most suspicious scored slice is; "unremarkable" when no lesion is. Beside each call, the
   test dogs' sensitivity and specificity for it (with the counts), so a vet knows how far to
@@ -149,6 +150,16 @@ def thresholds(version: ModelVersion) -> dict[str, float]:
     }
 
 
+def study_thresholds(version: ModelVersion) -> dict[str, float]:
+    """{lesion: cut} for calls on a series or a study (its most suspicious slice): the
+    version's dog-level thresholds, or its slice thresholds when it predates them."""
+    cuts = thresholds(version)
+    values = version.config.get("dog_thresholds") or []
+    if len(values) != len(cuts):
+        return cuts
+    return {lesion: float(value) for lesion, value in zip(cuts, values, strict=True)}
+
+
 def _info(study: Study) -> StudyInfo:
     return StudyInfo(
         id=study.pk,
@@ -191,7 +202,7 @@ def read(study: Study) -> StudyRead:
         result.series = [_series_read(s, [], {}) for s in series_rows]
         return result
     result.model = version.pk
-    cuts = thresholds(version)
+    cuts = study_thresholds(version)
     rows = list(
         Prediction.objects.filter(model=version, instance__series__study=study)
         .order_by("instance_id")
@@ -300,7 +311,7 @@ def rows(studies: list[Study]) -> list[StudyRow]:
     )
     labeled = _labeled_slices(ids)
     version = promoted()
-    cuts = thresholds(version) if version else {}
+    cuts = study_thresholds(version) if version else {}
     scored: dict[int, dict] = {}
     if version is not None and ids:
         highest = {

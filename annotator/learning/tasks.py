@@ -29,7 +29,7 @@ from annotator.learning.models import (
 from annotator.vocab import Split
 from ml.fit import macro_auroc
 from ml.lesion_model import LesionModel, load_lesion_model, save_lesion_model
-from ml.report import auroc, youden_thresholds
+from ml.report import auroc, dog_thresholds, youden_thresholds
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,8 @@ def _train(run: TrainingRun) -> dict:
 
     val_probs = training.predict(model, val_set.instances)
     model.thresholds = _thresholds(val_probs, val_set.truth)
+    val_dogs = [i.series.study.dog_id for i in val_set.instances]
+    dog_cuts = dog_thresholds(val_probs, val_set.truth, val_dogs, model.thresholds)
     candidate_auroc = macro_auroc(val_probs, val_set.truth) if len(val_probs) else None
     served = registry.promoted()
     served_auroc = _served_auroc(served, val_set)
@@ -94,6 +96,7 @@ def _train(run: TrainingRun) -> dict:
             for k, lesion in enumerate(dataset.LESIONS)
         },
         "thresholds": dict(zip(dataset.LESIONS, map(float, model.thresholds), strict=True)),
+        "dog_thresholds": dict(zip(dataset.LESIONS, map(float, dog_cuts), strict=True)),
         "best_step": fitted.best_step,
         "compared_with": {"model": served.pk, "macro_auroc": served_auroc} if served else None,
     }
@@ -105,6 +108,7 @@ def _train(run: TrainingRun) -> dict:
             config={
                 "lesions": list(dataset.LESIONS),
                 "thresholds": [float(t) for t in model.thresholds],
+                "dog_thresholds": [float(t) for t in dog_cuts],
                 "steps": fitted.steps,
                 "tile_size": model.crop_size,
                 "tile_stride": model.stride,

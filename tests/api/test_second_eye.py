@@ -183,6 +183,27 @@ def test_a_study_with_nothing_above_a_threshold_is_unremarkable(alice):
     assert body["test_dogs"] is None
 
 
+def test_a_study_is_called_at_the_dog_level_cut_not_the_slice_cut(alice):
+    # a slice cut of 0.1 for neoplasia would call nearly every dog on its highest slice;
+    # the version's dog-level cut (chosen on the validation dogs' highest slices) decides
+    series = make_series(slices=3)
+    model = served_model()
+    model.config["thresholds"][4] = 0.1
+    model.config["dog_thresholds"] = [0.5, 0.3, 0.5, 0.5, 0.6]
+    model.save(update_fields=["config"])
+    for instance in series.instances.all():
+        predict(model, instance, neoplasia=0.3)
+    body = read(alice, series.study)
+    neoplasia = next(c for c in body["dog_calls"] if c["finding"] == "neoplasia")
+    assert (neoplasia["called"], neoplasia["threshold"]) == (False, 0.6)
+    assert body["call"] == ["unremarkable"]
+    series_call = next(f for f in body["series"][0]["findings"] if f["finding"] == "neoplasia")
+    assert not series_call["called"]
+    listed = client_for(alice).get("/api/studies/").json()
+    row = next(r for r in listed["results"] if r["study"]["id"] == series.study_id)
+    assert row["suspected"] == []
+
+
 def test_without_a_served_model_the_read_says_so(alice):
     series = make_series(slices=2)
     body = read(alice, series.study)

@@ -84,6 +84,12 @@ def test_a_real_worker_trains_scores_and_the_queue_follows_its_entropy(
     evaluation = model.evaluations.get(split="val")
     assert evaluation.n == run.val_count > 0
     assert storage.exists(model.checkpoint_key)
+    # slice and dog-level cuts, both chosen on the validation dogs; the test report calls
+    # dogs with the dog-level ones
+    assert len(model.config["thresholds"]) == len(model.config["dog_thresholds"]) == 5
+    dog_cuts = dict(zip(model.config["lesions"], model.config["dog_thresholds"], strict=True))
+    assert evaluation.metrics["dog_thresholds"] == dog_cuts  # (jsonb keeps no key order)
+    assert model.evaluations.get(split="test").metrics["dogs"]["thresholds"] == dog_cuts
 
     open_items = QueueItem.objects.filter(done=False)
     selected = set(open_items.filter(held_out=False).values_list("instance_id", flat=True))

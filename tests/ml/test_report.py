@@ -5,7 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from ml.report import auroc, calls, roc_curve, table2, wilson_interval, youden_thresholds
+from ml.report import (
+    auroc,
+    calls,
+    dog_thresholds,
+    roc_curve,
+    table2,
+    wilson_interval,
+    youden_thresholds,
+)
 
 LESIONS = ["ivde", "syringomyelia"]
 THRESHOLDS = np.array([0.5, 0.5])
@@ -236,6 +244,43 @@ def test_dog_level_call_flips_with_the_max_not_the_mean():
     rep = table2(probs, truth, [0.5], ["ivde"], ["sagittal"] * 3, ["T1W"] * 3, ["x", "x", "x"])
     assert counts(rep["dogs"]["per_finding"]["ivde"]) == (0, 0, 0, 1)
     assert counts(rep["dogs"]["per_finding"]["unremarkable"]) == (0, 1, 0, 0)
+
+
+def many_slices_per_dog() -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Six dogs of 40 slices. Healthy slices score up to 0.3, a lesion slice 0.5; dogs 0-1
+    have one lesion slice each, dogs 2-5 none."""
+    rng = np.random.default_rng(0)
+    probs = rng.uniform(0.0, 0.3, size=(240, 1))
+    truth = np.zeros((240, 1), dtype=bool)
+    for dog in (0, 1):
+        probs[dog * 40, 0], truth[dog * 40, 0] = 0.5, True
+    probs[80:200:7, 0] = 0.29  # a few high healthy slices in the healthy dogs
+    return probs, truth, [i // 40 for i in range(240)]
+
+
+def test_dog_level_cut_is_chosen_on_the_dogs_highest_slices():
+    probs, truth, dogs = many_slices_per_dog()
+    slice_cut = np.array([0.05])  # a low slice cut: Youden-optimal when sensitivity counts
+    dog_cut = dog_thresholds(probs, truth, dogs, slice_cut)
+    assert 0.29 < dog_cut[0] <= 0.5  # between the healthy dogs' highest slice and a lesion
+    with_slice_cut = table2(probs, truth, slice_cut, ["ivde"], ["sagittal"] * 240,
+                            ["T2W"] * 240, dogs)  # fmt: skip
+    with_dog_cut = table2(probs, truth, slice_cut, ["ivde"], ["sagittal"] * 240,
+                          ["T2W"] * 240, dogs, dog_thresholds=dog_cut)  # fmt: skip
+    assert counts(with_slice_cut["dogs"]["per_finding"]["ivde"]) == (2, 0, 0, 4)  # all called
+    assert counts(with_dog_cut["dogs"]["per_finding"]["ivde"]) == (2, 0, 4, 0)
+    assert with_dog_cut["dogs"]["thresholds"] == {"ivde": pytest.approx(dog_cut[0])}
+    # the slice-level cells keep the slice cut
+    assert with_dog_cut["cells"] == with_slice_cut["cells"]
+
+
+def test_dog_level_cut_falls_back_to_the_slice_cut_without_positive_dogs():
+    probs, truth, dogs = many_slices_per_dog()
+    two = np.hstack([probs, probs])  # a second finding that no dog has
+    truth2 = np.hstack([truth, np.zeros_like(truth)])
+    cuts = dog_thresholds(two, truth2, dogs, np.array([0.05, 0.2]))
+    assert 0.29 < cuts[0] <= 0.5 and cuts[1] == 0.2
+    np.testing.assert_array_equal(dog_thresholds(two[:0], truth2[:0], [], [0.1, 0.2]), [0.1, 0.2])
 
 
 def test_confusion_counts_each_true_finding_and_the_highest_called_lesion(report):
