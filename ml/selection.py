@@ -15,7 +15,7 @@ import numpy as np
 
 STRATEGIES = ("random", "entropy", "margin", "bald", "hybrid")
 GROUP_KEYS = ("series", "position", "dog", "stratum")
-RARE_BOOST = 1.0  # a sure-positive rare finding doubles a slice's uncertainty in hybrid
+RARE_BOOST = 4.0  # a sure-positive rare finding counts five times a slice's uncertainty in hybrid
 MAX_RANKED = 2000  # hybrid orders this many rows; the rest follow by uncertainty
 
 
