@@ -277,9 +277,16 @@ def test_shift_arrows_pan_the_image_without_scrolling(alice_reading):
     canvas = page.locator("#viewer canvas").first
     before, slice_before = canvas.screenshot(), overlay(page, "slice")
     page.keyboard.press("Shift+ArrowRight")
-    page.wait_for_timeout(300)
-    assert canvas.screenshot() != before
+    assert settles(page, lambda: canvas.screenshot() != before), "the image did not move"
     assert overlay(page, "slice") == slice_before
     page.keyboard.press("0")  # fit again: the image is back where it was
-    page.wait_for_timeout(300)
-    assert canvas.screenshot() == before
+    assert settles(page, lambda: canvas.screenshot() == before), "the image did not come back"
+
+
+def settles(page, condition, timeout_ms: int = 5_000) -> bool:
+    """Whether ``condition()`` holds within the timeout (a render waits for a free core)."""
+    for _ in range(timeout_ms // 100):
+        if condition():
+            return True
+        page.wait_for_timeout(100)
+    return condition()
